@@ -1,0 +1,74 @@
+"""Model <-> DynamoDB attribute-value conversion (no I/O)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from pydantic import BaseModel
+
+from pushpool.errors import ItemTooLargeError
+from pushpool.timeutil import iso
+
+MAX_ITEM_BYTES = 400 * 1024
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def to_plain(value: Any) -> Any:
+    """JSON-compatible Python value with floats as Decimal (DynamoDB numbers)."""
+    text = (
+        value.model_dump_json()
+        if isinstance(value, BaseModel)
+        else json.dumps(value, default=_json_default)
+    )
+    return json.loads(text, parse_float=Decimal)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, BaseModel):
+        return json.loads(value.model_dump_json())
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"Cannot store a {type(value).__name__} in DynamoDB")
+
+
+def serialize(value: Any) -> dict[str, Any]:
+    return _serializer.serialize(to_plain(value))
+
+
+def to_item(plain: dict[str, Any]) -> dict[str, Any]:
+    """Top-level None values are left out: absent attributes make simple conditions
+    (``attribute_not_exists(task_arn)``) and smaller items."""
+    return {key: _serializer.serialize(v) for key, v in plain.items() if v is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _from_decimal(_deserializer.deserialize(value)) for key, value in item.items()}
+
+
+def _from_decimal(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_decimal(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_from_decimal(v) for v in value]
+    return value
+
+
+def check_size(plain: dict[str, Any], what: str) -> None:
+    """Reject an item DynamoDB would refuse (400 KB), naming it and the fix, before writing."""
+    size = len(json.dumps(plain, default=str).encode())
+    if size > MAX_ITEM_BYTES:
+        largest = max(plain, key=lambda k: len(json.dumps(plain[k], default=str)))
+        raise ItemTooLargeError(
+            f"{what} would be {size // 1024} KB, over DynamoDB's 400 KB item limit; "
+            f"the largest field is {largest!r}. Store large data elsewhere (for example S3) and "
+            "pass a reference instead."
+        )

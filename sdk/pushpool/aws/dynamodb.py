@@ -1,0 +1,652 @@
+"""The DynamoDB store: pools, queues, deployments, task definitions and flow runs.
+
+The only module that talks to DynamoDB. Every state change is a conditional write whose condition is
+built from :mod:`pushpool.states`; a lost race raises :class:`~pushpool.errors.ConflictError` (or its
+subclass ``StateTransitionError``) carrying the item as it is now, read from
+``ReturnValuesOnConditionCheckFailure`` rather than a second request. Must never decide *what* to
+do (that is dispatch/events/runner logic), only do it atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pushpool import tables
+from pushpool.aws._errors import CONNECTION_ERRORS, error_code, raise_connection_error, translate
+from pushpool.aws.clients import Clients, default_clients
+from pushpool.aws.codec import check_size, from_item, serialize, to_item, to_plain
+from pushpool.aws.expressions import Expr
+from pushpool.config import Settings
+from pushpool.errors import (
+    AlreadyExistsError,
+    ConfigurationError,
+    ConflictError,
+    NotFoundError,
+    StateTransitionError,
+)
+from pushpool.models import DEFAULT_QUEUE, Deployment, FlowRun, State, WorkPool, WorkQueue
+from pushpool.states import ALLOWED_FROM, StateType
+from pushpool.timeutil import iso, now
+
+
+class ClaimOutcome(StrEnum):
+    CLAIMED = "claimed"
+    TAKEN = "taken"  # another dispatcher claimed it, or it is no longer due
+    POOL_BLOCKED = "pool_blocked"  # pool paused or at its concurrency limit
+    QUEUE_BLOCKED = "queue_blocked"  # queue paused or at its concurrency limit
+
+
+@dataclass
+class Claim:
+    outcome: ClaimOutcome
+    run: FlowRun | None = None
+    reason: str = ""
+
+
+class Store:
+    """DynamoDB persistence for pushpool. Construct with injected ``clients`` in tests."""
+
+    def __init__(self, clients: Clients | None = None, settings: Settings | None = None) -> None:
+        self.clients = clients or default_clients()
+        self.settings = settings or self.clients.settings
+        self.control = self.settings.control_table
+        self.runs = self.settings.runs_table
+
+    @property
+    def ddb(self) -> Any:
+        return self.clients("dynamodb")
+
+    # ---------------------------------------------------------------- low-level helpers
+    def _call(self, operation: str, what: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.ddb, operation)(**kwargs)
+        except CONNECTION_ERRORS as exc:
+            raise_connection_error(exc, self.settings.endpoint_url)
+        except ClientError as exc:
+            code = error_code(exc)
+            if code == "ResourceNotFoundException":
+                raise ConfigurationError(
+                    f"DynamoDB table {kwargs.get('TableName', '')!r} does not exist in "
+                    f"{self.settings.region}. Start the local emulator with `pushpool dev`, or "
+                    "provision a pool with `pushpool create NAME --provision-infra`."
+                ) from exc
+            if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+                raise
+            translate(exc, what, self.settings.endpoint_url)
+
+    def _query(self, what: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        limit = kwargs.pop("MaxItems", None)
+        seen = 0
+        while True:
+            page = self._call("query", what, **kwargs)
+            for item in page.get("Items", []):
+                yield from_item(item)
+                seen += 1
+                if limit is not None and seen >= limit:
+                    return
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _control_key(self, pk: str, sk: str) -> dict[str, Any]:
+        return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+    def _update(self, table: str, key: dict[str, Any], expr: Expr, what: str) -> dict[str, Any]:
+        try:
+            response = self._call(
+                "update_item",
+                what,
+                TableName=table,
+                Key=key,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **expr.update_kwargs(),
+            )
+        except ClientError as exc:
+            old = exc.response.get("Item")
+            raise ConflictError(
+                f"{what}: the item changed or does not exist.",
+                current=from_item(old) if old else None,
+            ) from exc
+        return from_item(response["Attributes"])
+
+    # ---------------------------------------------------------------- pools
+    def create_pool(self, pool: WorkPool, *, overwrite: bool = False) -> WorkPool:
+        """Create a pool; with ``overwrite`` update its definition but keep counters and queues."""
+        plain = to_plain(pool)
+        check_size(plain, f"Work pool {pool.name!r}")
+        if overwrite:
+            expr = Expr()
+            for field in (
+                "type",
+                "description",
+                "base_job_template",
+                "concurrency_limit",
+                "start_deadline_seconds",
+                "infra_retries",
+                "updated_at",
+            ):
+                expr.set(field, plain[field])
+            for field in ("created_at", "paused", "active_runs", "queues", "infrastructure"):
+                ref = expr.name(field)
+                expr.set_raw(f"{ref} = if_not_exists({ref}, {expr.value(plain[field])})")
+            key = self._control_key(tables.POOL_PK, pool.name)
+            return WorkPool.model_validate(self._update(self.control, key, expr, "Update pool"))
+        item = {"pk": tables.POOL_PK, "sk": pool.name, **plain}
+        try:
+            self._call(
+                "put_item",
+                "Create pool",
+                TableName=self.control,
+                Item=to_item(item),
+                # a pool name is taken once; --overwrite goes through the update path above
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            raise AlreadyExistsError(
+                f"Work pool {pool.name!r} already exists. Use --overwrite to update it."
+            ) from exc
+        return pool
+
+    def get_pool(self, name: str) -> WorkPool:
+        response = self._call(
+            "get_item",
+            "Read pool",
+            TableName=self.control,
+            Key=self._control_key(tables.POOL_PK, name),
+            ConsistentRead=True,
+        )
+        if "Item" not in response:
+            raise NotFoundError(
+                f"Work pool {name!r} not found. Create it with `pushpool create {name}` "
+                "or list pools with `pushpool pool ls`."
+            )
+        return WorkPool.model_validate(from_item(response["Item"]))
+
+    def list_pools(self) -> list[WorkPool]:
+        items = self._query(
+            "List pools",
+            TableName=self.control,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": tables.POOL_PK}},
+        )
+        return [WorkPool.model_validate(item) for item in items]
+
+    def update_pool(self, name: str, **fields: Any) -> WorkPool:
+        expr = Expr().when("attribute_exists(pk)")
+        for field, value in {**fields, "updated_at": now()}.items():
+            expr.set(field, to_plain(value))
+        try:
+            item = self._update(
+                self.control, self._control_key(tables.POOL_PK, name), expr, "Update pool"
+            )
+        except ConflictError as exc:
+            raise NotFoundError(f"Work pool {name!r} not found. See `pushpool pool ls`.") from exc
+        return WorkPool.model_validate(item)
+
+    def delete_pool(self, name: str) -> None:
+        try:
+            self._call(
+                "delete_item",
+                "Delete pool",
+                TableName=self.control,
+                Key=self._control_key(tables.POOL_PK, name),
+                ConditionExpression="attribute_exists(pk)",  # deleting nothing is a typo, say so
+            )
+        except ClientError as exc:
+            raise NotFoundError(f"Work pool {name!r} not found. See `pushpool pool ls`.") from exc
+
+    # ---------------------------------------------------------------- queues
+    def create_queue(self, pool: str, queue: WorkQueue) -> WorkPool:
+        expr = Expr().set(f"queues.{queue.name}", to_plain(queue)).set("updated_at", now())
+        pool_ref = expr.name("pk")
+        queue_ref = expr.name(f"queues.{queue.name}")
+        # the pool must exist and the queue must not: creating twice would reset its counter
+        expr.when(f"attribute_exists({pool_ref}) AND attribute_not_exists({queue_ref})")
+        try:
+            item = self._update(
+                self.control, self._control_key(tables.POOL_PK, pool), expr, "Create queue"
+            )
+        except ConflictError as exc:
+            self.get_pool(pool)  # raises NotFoundError for a missing pool
+            raise AlreadyExistsError(
+                f"Queue {queue.name!r} already exists in pool {pool!r}. "
+                f"Change it with `pushpool queue set-concurrency-limit` or pause/resume it."
+            ) from exc
+        return WorkPool.model_validate(item)
+
+    def update_queue(self, pool: str, queue: str, **fields: Any) -> WorkPool:
+        expr = Expr()
+        for field, value in fields.items():
+            expr.set(f"queues.{queue}.{field}", to_plain(value))
+        expr.set("updated_at", now())
+        expr.when(f"attribute_exists({expr.name(f'queues.{queue}')})")
+        try:
+            item = self._update(
+                self.control, self._control_key(tables.POOL_PK, pool), expr, "Update queue"
+            )
+        except ConflictError as exc:
+            self.get_pool(pool)
+            raise NotFoundError(
+                f"Queue {queue!r} not found in pool {pool!r}. "
+                f"List queues with `pushpool queue ls --pool {pool}`."
+            ) from exc
+        return WorkPool.model_validate(item)
+
+    # ---------------------------------------------------------------- deployments
+    def put_deployment(self, deployment: Deployment) -> tuple[Deployment, bool]:
+        """Create or update (by flow/name). Returns the stored deployment and whether it is new."""
+        existing = self.find_deployment(deployment.full_name)
+        if existing is not None:
+            deployment = deployment.model_copy(
+                update={"id": existing.id, "created_at": existing.created_at, "updated_at": now()}
+            )
+        plain = to_plain(deployment)
+        check_size(plain, f"Deployment {deployment.full_name!r}")
+        item = {"pk": tables.DEPLOYMENT_PK, "sk": deployment.full_name, **plain}
+        self._call("put_item", "Save deployment", TableName=self.control, Item=to_item(item))
+        return deployment, existing is None
+
+    def find_deployment(self, full_name: str) -> Deployment | None:
+        response = self._call(
+            "get_item",
+            "Read deployment",
+            TableName=self.control,
+            Key=self._control_key(tables.DEPLOYMENT_PK, full_name),
+            ConsistentRead=True,
+        )
+        return (
+            Deployment.model_validate(from_item(response["Item"])) if "Item" in response else None
+        )
+
+    def get_deployment(self, full_name: str) -> Deployment:
+        found = self.find_deployment(full_name)
+        if found is None:
+            hint = "" if "/" in full_name else " Name it as '<flow>/<deployment>'."
+            raise NotFoundError(
+                f"Deployment {full_name!r} not found.{hint} List deployments with "
+                "`pushpool deployment ls`."
+            )
+        return found
+
+    def list_deployments(self) -> list[Deployment]:
+        items = self._query(
+            "List deployments",
+            TableName=self.control,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": tables.DEPLOYMENT_PK}},
+        )
+        return [Deployment.model_validate(item) for item in items]
+
+    def get_deployments(self, full_names: Iterable[str]) -> dict[str, Deployment]:
+        """Many deployments in one BatchGetItem per 100 names."""
+        names = sorted(set(full_names))
+        found: dict[str, Deployment] = {}
+        for start in range(0, len(names), 100):
+            keys = [self._control_key(tables.DEPLOYMENT_PK, n) for n in names[start : start + 100]]
+            request: dict[str, Any] = {self.control: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                response = self._call("batch_get_item", "Read deployments", RequestItems=request)
+                for item in response.get("Responses", {}).get(self.control, []):
+                    deployment = Deployment.model_validate(from_item(item))
+                    found[deployment.full_name] = deployment
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def delete_deployment(self, full_name: str) -> None:
+        try:
+            self._call(
+                "delete_item",
+                "Delete deployment",
+                TableName=self.control,
+                Key=self._control_key(tables.DEPLOYMENT_PK, full_name),
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except ClientError as exc:
+            raise NotFoundError(f"Deployment {full_name!r} not found.") from exc
+
+    # ---------------------------------------------------------------- task definitions
+    def get_task_definition(self, content_hash: str) -> str | None:
+        response = self._call(
+            "get_item",
+            "Read task definition",
+            TableName=self.control,
+            Key=self._control_key(tables.TASKDEF_PK, content_hash),
+        )
+        return str(from_item(response["Item"])["arn"]) if "Item" in response else None
+
+    def put_task_definition(self, content_hash: str, arn: str) -> None:
+        item = {"pk": tables.TASKDEF_PK, "sk": content_hash, "arn": arn, "created_at": iso(now())}
+        self._call("put_item", "Save task definition", TableName=self.control, Item=to_item(item))
+
+    # ---------------------------------------------------------------- runs: create and read
+    def create_run(self, run: FlowRun) -> FlowRun:
+        if not run.state_history:
+            run = run.model_copy(
+                update={
+                    "state_history": [
+                        State(type=run.state, timestamp=run.created_at, message=run.state_message)
+                    ]
+                }
+            )
+        plain = to_plain(run)
+        if run.state is StateType.SCHEDULED:
+            plain.update(due_pool=run.pool, due_at=iso(run.scheduled_at))
+        check_size(plain, f"Flow run for {run.deployment!r}")
+        self._call(
+            "put_item",
+            "Create run",
+            TableName=self.runs,
+            Item=to_item(plain),
+            ConditionExpression="attribute_not_exists(id)",  # run ids are never reused
+        )
+        return run
+
+    def get_run(self, run_id: str) -> FlowRun:
+        response = self._call(
+            "get_item",
+            "Read run",
+            TableName=self.runs,
+            Key={"id": {"S": run_id}},
+            ConsistentRead=True,
+        )
+        if "Item" not in response:
+            raise NotFoundError(f"Flow run {run_id!r} not found. List runs with `pushpool run ls`.")
+        return FlowRun.model_validate(from_item(response["Item"]))
+
+    def list_runs(
+        self,
+        *,
+        pool: str | None = None,
+        state: StateType | None = None,
+        deployment: str | None = None,
+        limit: int = 50,
+    ) -> list[FlowRun]:
+        """Newest first, through the by_pool index (one Query per pool, never a Scan)."""
+        pools = [pool] if pool else [p.name for p in self.list_pools()]
+        runs: list[FlowRun] = []
+        for name in pools:
+            kwargs: dict[str, Any] = {
+                "TableName": self.runs,
+                "IndexName": tables.BY_POOL_INDEX,
+                "KeyConditionExpression": "#pool = :pool",
+                "ExpressionAttributeNames": {"#pool": "pool"},
+                "ExpressionAttributeValues": {":pool": {"S": name}},
+                "ScanIndexForward": False,
+                "MaxItems": limit,
+            }
+            filters = []
+            if state is not None:
+                filters.append("#state = :state")
+                kwargs["ExpressionAttributeNames"]["#state"] = "state"
+                kwargs["ExpressionAttributeValues"][":state"] = {"S": str(state)}
+            if deployment is not None:
+                filters.append("#deployment = :deployment")
+                kwargs["ExpressionAttributeNames"]["#deployment"] = "deployment"
+                kwargs["ExpressionAttributeValues"][":deployment"] = {"S": deployment}
+            if filters:
+                kwargs["FilterExpression"] = " AND ".join(filters)
+            runs.extend(FlowRun.model_validate(i) for i in self._query("List runs", **kwargs))
+        runs.sort(key=lambda r: r.created_at, reverse=True)
+        return runs[:limit]
+
+    def due_runs(self, pool: str, until: datetime, *, limit: int = 1000) -> list[dict[str, Any]]:
+        """Runs of a pool needing the dispatcher by ``until``: SCHEDULED and due, or claims whose
+        lease ran out. Reads the sparse ``due`` index only; items carry the projected attributes."""
+        return list(
+            self._query(
+                "Read due runs",
+                TableName=self.runs,
+                IndexName=tables.DUE_INDEX,
+                KeyConditionExpression="due_pool = :pool AND due_at <= :until",
+                ExpressionAttributeValues={":pool": {"S": pool}, ":until": {"S": iso(until)}},
+                MaxItems=limit,
+            )
+        )
+
+    # ---------------------------------------------------------------- runs: claim and launch
+    def claim(
+        self, due: dict[str, Any], *, at: datetime, lease: timedelta, redrive: bool = False
+    ) -> Claim:
+        """Move a due run SCHEDULED -> PENDING and take a pool/queue slot, atomically.
+
+        ``due`` is the run's item from :meth:`due_runs` (it projects what a launch needs, so no
+        read follows the claim). With ``redrive`` the run is an earlier claim whose lease expired
+        before a task was recorded: it is taken again (same attempt, so the same RunTask client
+        token) without a second slot.
+        """
+        run_id, pool, queue = due["id"], due["due_pool"], due.get("queue", DEFAULT_QUEUE)
+        lease_until = at + lease
+        claimed = {**due, "pool": pool, "lease_until": iso(lease_until), "slot_held": True}
+        run = Expr()
+        state = run.name("state")
+        run.set("lease_until", iso(lease_until)).set("due_at", iso(lease_until))
+        run.set("updated_at", iso(at))
+        if redrive:
+            # still PENDING, never launched, and its previous holder's lease is over
+            run.when(
+                f"{state} = {run.value('PENDING')} AND attribute_not_exists(task_arn) "
+                f"AND lease_until < {run.value(iso(at))}"
+            )
+            try:
+                self._update(self.runs, {"id": {"S": run_id}}, run, "Re-drive claim")
+            except ConflictError:
+                return Claim(ClaimOutcome.TAKEN)
+            return Claim(ClaimOutcome.CLAIMED, FlowRun.model_validate(claimed))
+
+        message = "Claimed by the dispatcher"
+        run.set("state", "PENDING").set("state_message", message).set("slot_held", True)
+        run.append(
+            "state_history",
+            [to_plain(State(type=StateType.PENDING, timestamp=at, message=message))],
+        )
+        # only a SCHEDULED run that is due (not in backoff) can be claimed, by exactly one caller
+        run.when(f"{state} = {run.value('SCHEDULED')} AND due_at <= {run.value(iso(at))}")
+
+        slot = Expr()
+        for path in ("active_runs", f"queues.{queue}.active_runs"):
+            slot.add_to(path, 1)
+        slot.when(_capacity_condition(slot, ""))
+        slot.when(_capacity_condition(slot, f"queues.{queue}."))
+        slot.set("updated_at", iso(at))
+        try:
+            self._call(
+                "transact_write_items",
+                "Claim run",
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.runs,
+                            "Key": {"id": {"S": run_id}},
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                            **run.update_kwargs(),
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.control,
+                            "Key": self._control_key(tables.POOL_PK, pool),
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                            **slot.update_kwargs(),
+                        }
+                    },
+                ],
+            )
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                translate(exc, "Claim run", self.settings.endpoint_url)
+            return _claim_failure(exc, queue)
+        claimed.update(state="PENDING", state_message=message)
+        return Claim(ClaimOutcome.CLAIMED, FlowRun.model_validate(claimed))
+
+    def record_launch(self, run: FlowRun, *, at: datetime, **fields: Any) -> FlowRun:
+        """Store the task that runs this attempt; the run leaves the due index."""
+        expr = Expr()
+        for key, value in {**fields, "launched_at": iso(at), "updated_at": iso(at)}.items():
+            expr.set(key, to_plain(value))
+        expr.remove("due_pool", "due_at", "lease_until")
+        # only the attempt we launched, and only once: a re-drive may have recorded it already
+        expr.when(
+            f"{expr.name('attempt')} = {expr.value(run.attempt)} "
+            f"AND attribute_not_exists({expr.name('task_arn')})"
+        )
+        item = self._update(self.runs, {"id": {"S": run.id}}, expr, "Record launch")
+        return FlowRun.model_validate(item)
+
+    # ---------------------------------------------------------------- runs: state changes
+    def transition(
+        self,
+        run: FlowRun,
+        target: StateType,
+        *,
+        message: str = "",
+        at: datetime | None = None,
+        fields: dict[str, Any] | None = None,
+        remove: Iterable[str] = (),
+        due_at: datetime | None = None,
+        condition: str | None = None,
+        condition_values: dict[str, Any] | None = None,
+    ) -> FlowRun:
+        """Move ``run`` to ``target`` if its stored state allows it (see ``states.ALLOWED_FROM``).
+
+        Final states and returns to SCHEDULED give back the run's concurrency slot in the same
+        transaction, exactly once (the run's ``slot_held`` flag is the token). Raises
+        StateTransitionError carrying the stored run when the condition fails.
+        """
+        at = at or now()
+        expr = Expr()
+        state = expr.name("state")
+        allowed = ", ".join(expr.value(str(s)) for s in sorted(ALLOWED_FROM[target]))
+        expr.when(f"{state} IN ({allowed})")
+        if condition:
+            expr.when(
+                condition.format(**{k: expr.value(v) for k, v in (condition_values or {}).items()})
+            )
+        expr.set("state", str(target)).set("state_message", message).set("updated_at", iso(at))
+        expr.append("state_history", [to_plain(State(type=target, timestamp=at, message=message))])
+        for key, value in (fields or {}).items():
+            expr.set(key, to_plain(value))
+        releases = run.slot_held and (target.is_final or target is StateType.SCHEDULED)
+        to_remove = list(remove)
+        if target.is_final:
+            expires = int((at + timedelta(days=self.settings.run_ttl_days)).timestamp())
+            expr.set(tables.TTL_ATTRIBUTE, expires)
+            to_remove += ["due_pool", "due_at", "lease_until"]
+        elif target is StateType.SCHEDULED:
+            expr.set("due_pool", run.pool).set("due_at", iso(due_at or at))
+            to_remove += ["lease_until"]
+        if releases:
+            expr.set("slot_held", False)
+            expr.when(f"{expr.name('slot_held')} = {expr.value(True)}")
+        if to_remove:
+            expr.remove(*dict.fromkeys(to_remove))
+        key = {"id": {"S": run.id}}
+        if not releases:
+            try:
+                item = self._update(self.runs, key, expr, f"Set run {run.id} {target}")
+            except ConflictError as exc:
+                raise _transition_error(run, target, exc.current) from exc
+            return FlowRun.model_validate(item)
+        return self._transition_releasing(run, target, expr, message)
+
+    def _transition_releasing(
+        self, run: FlowRun, target: StateType, expr: Expr, message: str
+    ) -> FlowRun:
+        slot = Expr()
+        for path in ("active_runs", f"queues.{run.queue}.active_runs"):
+            slot.add_to(path, -1)
+        slot.when(f"attribute_exists({slot.name('pk')})")
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.runs,
+                    "Key": {"id": {"S": run.id}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    **expr.update_kwargs(),
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.control,
+                    "Key": self._control_key(tables.POOL_PK, run.pool),
+                    **slot.update_kwargs(),
+                }
+            },
+        ]
+        try:
+            self._call("transact_write_items", "Finish run", TransactItems=items)
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                translate(exc, "Finish run", self.settings.endpoint_url)
+            reasons = exc.response.get("CancellationReasons", [])
+            run_reason = reasons[0] if reasons else {}
+            if run_reason.get("Code") == "ConditionalCheckFailed":
+                current = run_reason.get("Item")
+                stored = FlowRun.model_validate(from_item(current)) if current else None
+                if stored is not None and not stored.slot_held and stored.state == run.state:
+                    # the slot was already given back; change the state without it
+                    return self.transition(stored, target, message=message)
+                raise _transition_error(
+                    run, target, from_item(current) if current else None
+                ) from exc
+            # the pool is gone: finish the run without giving back a slot
+            without_pool = run.model_copy(update={"slot_held": False})
+            return self.transition(without_pool, target, message=message)
+        return self.get_run(run.id)
+
+
+def _capacity_condition(expr: Expr, prefix: str) -> str:
+    """Not paused, and either unlimited or below the limit (limit compared on the item itself)."""
+    paused = expr.name(f"{prefix}paused")
+    limit = expr.name(f"{prefix}concurrency_limit")
+    active = expr.name(f"{prefix}active_runs")
+    null = expr.value("NULL")
+    return (
+        f"{paused} = {expr.value(False)} AND (attribute_not_exists({limit}) OR "
+        f"attribute_type({limit}, {null}) OR {active} < {limit})"
+    )
+
+
+def _claim_failure(exc: ClientError, queue: str) -> Claim:
+    reasons = exc.response.get("CancellationReasons", [])
+    run_reason = reasons[0] if reasons else {}
+    pool_reason = reasons[1] if len(reasons) > 1 else {}
+    if run_reason.get("Code") == "ConditionalCheckFailed" or not pool_reason.get("Item"):
+        if pool_reason.get("Code") == "ConditionalCheckFailed" and not pool_reason.get("Item"):
+            return Claim(ClaimOutcome.POOL_BLOCKED, reason="pool no longer exists")
+        return Claim(ClaimOutcome.TAKEN)
+    pool = WorkPool.model_validate(from_item(pool_reason["Item"]))
+    if pool.paused:
+        return Claim(ClaimOutcome.POOL_BLOCKED, reason="pool paused")
+    if pool.concurrency_limit is not None and pool.active_runs >= pool.concurrency_limit:
+        return Claim(
+            ClaimOutcome.POOL_BLOCKED,
+            reason=f"pool limit reached ({pool.active_runs}/{pool.concurrency_limit})",
+        )
+    q = pool.queues.get(queue) or WorkQueue(name=queue)
+    if q.paused:
+        return Claim(ClaimOutcome.QUEUE_BLOCKED, reason=f"queue {queue!r} paused")
+    return Claim(
+        ClaimOutcome.QUEUE_BLOCKED,
+        reason=f"queue {queue!r} limit reached ({q.active_runs}/{q.concurrency_limit})",
+    )
+
+
+def _transition_error(
+    run: FlowRun, target: StateType, current: dict[str, Any] | None
+) -> NotFoundError | StateTransitionError:
+    if current is None:
+        return NotFoundError(f"Flow run {run.id!r} not found.")
+    stored = FlowRun.model_validate(current)
+    return StateTransitionError(
+        f"Run {run.id} is {stored.state}; cannot move it to {target}.", current=stored
+    )
+
+
+__all__ = ["DEFAULT_QUEUE", "Claim", "ClaimOutcome", "Store", "serialize"]

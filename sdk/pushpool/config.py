@@ -1,0 +1,89 @@
+"""Settings, resolved by one rule: explicit argument > ``PUSHPOOL_*`` environment variable > default.
+
+Everything that reads configuration calls :func:`load_settings`; no other module reads ``os.environ``
+for pushpool settings. Must never import boto3 (it is pure data).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+DEFAULT_PREFIX = "pushpool"
+DEFAULT_REGION = "us-east-1"
+
+
+def resolve(
+    explicit: Any, env_name: str, default: Any, env: Mapping[str, str] | None = None
+) -> Any:
+    """Explicit value if given, else the environment variable, else the default."""
+    if explicit is not None:
+        return explicit
+    source = os.environ if env is None else env
+    value = source.get(env_name)
+    if value is not None and value != "":
+        return value
+    return default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where pushpool's state lives and how its AWS clients are built."""
+
+    prefix: str = DEFAULT_PREFIX
+    region: str = DEFAULT_REGION
+    endpoint_url: str | None = None
+    control_table: str = ""
+    runs_table: str = ""
+    run_ttl_days: int = 30
+    claim_lease_seconds: int = 60
+    start_deadline_seconds: int = 600
+    runtask_rate: float = 20.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.control_table:
+            object.__setattr__(self, "control_table", f"{self.prefix}-control")
+        if not self.runs_table:
+            object.__setattr__(self, "runs_table", f"{self.prefix}-runs")
+
+    def with_changes(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    def environment(self) -> dict[str, str]:
+        """Variables that make a child process (runner, CLI) see the same settings."""
+        env = {
+            "PUSHPOOL_PREFIX": self.prefix,
+            "PUSHPOOL_CONTROL_TABLE": self.control_table,
+            "PUSHPOOL_RUNS_TABLE": self.runs_table,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }
+        if self.endpoint_url:
+            env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        return env
+
+
+def load_settings(
+    *,
+    prefix: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build settings from explicit arguments, then ``PUSHPOOL_*``/AWS variables, then defaults."""
+    resolved_prefix = resolve(prefix, "PUSHPOOL_PREFIX", DEFAULT_PREFIX, env)
+    region_default = resolve(None, "AWS_DEFAULT_REGION", DEFAULT_REGION, env)
+    return Settings(
+        prefix=resolved_prefix,
+        region=resolve(region, "AWS_REGION", region_default, env),
+        endpoint_url=resolve(endpoint_url, "AWS_ENDPOINT_URL", None, env),
+        control_table=resolve(None, "PUSHPOOL_CONTROL_TABLE", "", env),
+        runs_table=resolve(None, "PUSHPOOL_RUNS_TABLE", "", env),
+        run_ttl_days=int(resolve(None, "PUSHPOOL_RUN_TTL_DAYS", 30, env)),
+        claim_lease_seconds=int(resolve(None, "PUSHPOOL_CLAIM_LEASE_SECONDS", 60, env)),
+        start_deadline_seconds=int(resolve(None, "PUSHPOOL_START_DEADLINE_SECONDS", 600, env)),
+        runtask_rate=float(resolve(None, "PUSHPOOL_RUNTASK_RATE", 20.0, env)),
+    )

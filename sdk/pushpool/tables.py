@@ -1,0 +1,126 @@
+"""The one definition of pushpool's DynamoDB tables: keys, indexes, stream and TTL.
+
+The local emulator creates tables from :func:`create_table_requests`; the Pulumi program in
+``infra/`` builds its ``aws.dynamodb.Table`` resources from the same :data:`TABLES`. Change a key
+here and both follow. Pure data: never import boto3 here.
+
+Layout
+------
+``<prefix>-control`` (pk, sk): small, slowly changing records.
+    pools             pk="POOL"        sk=<pool name>      (one Query lists every pool)
+    deployments       pk="DEPLOYMENT"  sk=<flow>/<name>
+    task definitions  pk="TASKDEF"     sk=<content hash>   (registered once, reused by every run)
+
+``<prefix>-runs`` (id): one item per flow run.
+    GSI ``due``     (due_pool, due_at): sparse. Only runs that need the dispatcher carry these
+                    attributes: SCHEDULED runs (due_at = scheduled time or backoff end) and claims
+                    not yet launched (due_at = lease expiry). A tick costs one Query per active
+                    pool however many runs are stored.
+    GSI ``by_pool`` (pool, created_at): newest runs of a pool, for listing.
+    Stream          NEW_AND_OLD_IMAGES: new SCHEDULED runs wake the dispatcher at once.
+    TTL             expires_at: finished runs expire after ``run_ttl_days``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DUE_INDEX = "due"
+BY_POOL_INDEX = "by_pool"
+TTL_ATTRIBUTE = "expires_at"
+
+POOL_PK = "POOL"
+DEPLOYMENT_PK = "DEPLOYMENT"
+TASKDEF_PK = "TASKDEF"
+
+# attributes copied into the due index: enough to order, filter and claim without a second read
+DUE_PROJECTED = [
+    "state",
+    "queue",
+    "deployment",
+    "deployment_id",
+    "flow_name",
+    "name",
+    "attempt",
+    "scheduled_at",
+    "created_at",
+    "job_variables",
+    "lease_until",
+    "throttled",
+]
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    hash_key: str
+    range_key: str
+    projection: str = "ALL"
+    non_key_attributes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table in a provider-neutral shape."""
+
+    role: str  # "control" or "runs": settings decide the physical name
+    hash_key: str
+    range_key: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict)  # name -> S | N | B
+    indexes: list[Index] = field(default_factory=list)
+    stream_view: str | None = None
+    ttl_attribute: str | None = None
+
+
+CONTROL = TableSpec(
+    role="control", hash_key="pk", range_key="sk", attributes={"pk": "S", "sk": "S"}
+)
+
+RUNS = TableSpec(
+    role="runs",
+    hash_key="id",
+    attributes={"id": "S", "due_pool": "S", "due_at": "S", "pool": "S", "created_at": "S"},
+    indexes=[
+        Index(DUE_INDEX, "due_pool", "due_at", "INCLUDE", DUE_PROJECTED),
+        Index(BY_POOL_INDEX, "pool", "created_at"),
+    ],
+    stream_view="NEW_AND_OLD_IMAGES",
+    ttl_attribute=TTL_ATTRIBUTE,
+)
+
+TABLES: tuple[TableSpec, ...] = (CONTROL, RUNS)
+
+
+def create_table_request(spec: TableSpec, table_name: str) -> dict[str, Any]:
+    """Arguments for DynamoDB CreateTable (on-demand billing)."""
+    keys = [{"AttributeName": spec.hash_key, "KeyType": "HASH"}]
+    if spec.range_key:
+        keys.append({"AttributeName": spec.range_key, "KeyType": "RANGE"})
+    request: dict[str, Any] = {
+        "TableName": table_name,
+        "KeySchema": keys,
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": kind} for name, kind in spec.attributes.items()
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if spec.indexes:
+        request["GlobalSecondaryIndexes"] = [_gsi(index) for index in spec.indexes]
+    if spec.stream_view:
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": spec.stream_view}
+    return request
+
+
+def _gsi(index: Index) -> dict[str, Any]:
+    projection: dict[str, Any] = {"ProjectionType": index.projection}
+    if index.non_key_attributes:
+        projection["NonKeyAttributes"] = list(index.non_key_attributes)
+    return {
+        "IndexName": index.name,
+        "KeySchema": [
+            {"AttributeName": index.hash_key, "KeyType": "HASH"},
+            {"AttributeName": index.range_key, "KeyType": "RANGE"},
+        ],
+        "Projection": projection,
+    }

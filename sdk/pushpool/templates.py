@@ -1,0 +1,330 @@
+"""Base job templates: the default ``ecs:push`` template, variable merging, validation, rendering.
+
+A template is data: ``{"job_configuration": {...}, "variables": <JSON schema>}``. Rendering walks the
+parsed configuration and substitutes ``{{ name }}`` placeholders; a placeholder that is a whole string
+is replaced by the variable's value with its type (a list stays a list), a placeholder inside a
+longer string is replaced by the value's text. Nothing is ever evaluated and no JSON text is built by
+concatenation, so a value cannot escape its position. Pure Python: no boto3, no I/O.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import jsonschema
+
+from pushpool.errors import JobVariablesError, TemplateError
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
+MERGED_BY_KEY = ("env", "labels", "secrets")
+FARGATE_CPU = [256, 512, 1024, 2048, 4096, 8192, 16384]
+
+
+def _var(kind: Any, description: str, default: Any = None, **extra: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {"description": description, "default": default, **extra}
+    if isinstance(kind, list):
+        spec["anyOf"] = [{"type": k} for k in kind]
+    else:
+        spec["type"] = kind
+    spec["title"] = description.split(":")[0].split(".")[0]
+    return spec
+
+
+def _string_map(description: str) -> dict[str, Any]:
+    return {
+        "title": description.split(".")[0],
+        "description": description,
+        "type": "object",
+        "additionalProperties": {"type": ["string", "null"]},
+        "default": {},
+    }
+
+
+ECS_PUSH_VARIABLES: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "image": _var(
+            "string",
+            "Container image that runs the flow (must contain pushpool).",
+            "pushpool/runner:latest",
+            minLength=1,
+        ),
+        "cpu": _var("integer", "Task CPU units (Fargate: 256 = 0.25 vCPU).", 256, enum=FARGATE_CPU),
+        "memory": _var("integer", "Task memory in MiB.", 512, minimum=512, maximum=122880),
+        "env": _string_map("Environment variables for the flow container, merged by name."),
+        "secrets": _string_map(
+            "Secrets: ENV_NAME -> Secrets Manager or SSM parameter ARN, injected by ECS."
+        ),
+        "command": _var(
+            ["array", "null"],
+            "Container command; default runs the pushpool runner.",
+            None,
+            items={"type": "string"},
+        ),
+        "cluster": _var(["string", "null"], "ECS cluster name or ARN; none = the default cluster."),
+        "subnets": _var(
+            "array", "Subnet ids; none = the default VPC's subnets.", [], items={"type": "string"}
+        ),
+        "security_groups": _var(
+            "array",
+            "Security group ids for the task's network interface.",
+            [],
+            items={"type": "string"},
+        ),
+        "assign_public_ip": _var(
+            "string",
+            "Give the task a public IP (needed in public subnets).",
+            "ENABLED",
+            enum=["ENABLED", "DISABLED"],
+        ),
+        "execution_role_arn": _var(
+            ["string", "null"], "Task execution role: image pull, logs, secrets."
+        ),
+        "task_role_arn": _var(["string", "null"], "Task role: what the flow's code may call."),
+        "launch_type": _var(
+            "string",
+            "FARGATE, or FARGATE_SPOT (capacity provider, cheaper).",
+            "FARGATE",
+            enum=["FARGATE", "FARGATE_SPOT"],
+        ),
+        "ephemeral_storage": _var(
+            ["integer", "null"], "Ephemeral storage in GiB (21-200).", None, minimum=21, maximum=200
+        ),
+        "cpu_architecture": _var(
+            "string", "CPU architecture of the task.", "X86_64", enum=["X86_64", "ARM64"]
+        ),
+        "container_name": _var(
+            "string", "Name of the flow container.", "flow", pattern=r"^[A-Za-z0-9_-]{1,255}$"
+        ),
+        "log_group": _var(["string", "null"], "CloudWatch log group; none = /pushpool/<pool>."),
+        "labels": _string_map("Labels: become ECS task tags, merged by name."),
+    },
+}
+
+ECS_PUSH_JOB_CONFIGURATION: dict[str, Any] = {
+    "cluster": "{{ cluster }}",
+    "launch_type": "{{ launch_type }}",
+    "command": "{{ command }}",
+    "env": "{{ env }}",
+    "secrets": "{{ secrets }}",
+    "labels": "{{ labels }}",
+    "container_name": "{{ container_name }}",
+    "log_group": "{{ log_group }}",
+    "task_definition": {
+        "cpu": "{{ cpu }}",
+        "memory": "{{ memory }}",
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "executionRoleArn": "{{ execution_role_arn }}",
+        "taskRoleArn": "{{ task_role_arn }}",
+        "runtimePlatform": {
+            "cpuArchitecture": "{{ cpu_architecture }}",
+            "operatingSystemFamily": "LINUX",
+        },
+        "ephemeralStorage": {"sizeInGiB": "{{ ephemeral_storage }}"},
+        "containerDefinitions": [
+            {
+                "name": "{{ container_name }}",
+                "image": "{{ image }}",
+                "essential": True,
+                # Fargate needs only task-level memory; the container limit equal to it is valid
+                # on AWS and makes the task definition self-describing.
+                "memory": "{{ memory }}",
+            }
+        ],
+    },
+    "network_configuration": {
+        "awsvpcConfiguration": {
+            "subnets": "{{ subnets }}",
+            "securityGroups": "{{ security_groups }}",
+            "assignPublicIp": "{{ assign_public_ip }}",
+        }
+    },
+}
+
+PROCESS_VARIABLES: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "env": _string_map("Environment variables for the flow process, merged by name."),
+        "command": _var(
+            ["array", "null"],
+            "Command; default runs the pushpool runner.",
+            None,
+            items={"type": "string"},
+        ),
+        "labels": _string_map("Free labels, merged by name."),
+    },
+}
+PROCESS_JOB_CONFIGURATION: dict[str, Any] = {
+    "command": "{{ command }}",
+    "env": "{{ env }}",
+    "labels": "{{ labels }}",
+}
+
+
+def default_base_job_template(pool_type: str = "ecs:push") -> dict[str, Any]:
+    """A fresh copy of the default template for a pool type."""
+    if pool_type == "ecs:push":
+        config, variables = ECS_PUSH_JOB_CONFIGURATION, ECS_PUSH_VARIABLES
+    elif pool_type == "process":
+        config, variables = PROCESS_JOB_CONFIGURATION, PROCESS_VARIABLES
+    else:
+        raise TemplateError(f"Unknown work pool type {pool_type!r}. Use one of: ecs:push, process.")
+    return copy.deepcopy({"job_configuration": config, "variables": variables})
+
+
+def check_template(template: Mapping[str, Any]) -> None:
+    """Raise TemplateError unless the template has both parts, a valid schema, and known slots."""
+    if not isinstance(template, Mapping) or set(template) - {"job_configuration", "variables"}:
+        raise TemplateError(
+            "A base job template is an object with exactly 'job_configuration' and 'variables'. "
+            "Start from `pushpool pool get-default-base-job-template`."
+        )
+    config = template.get("job_configuration")
+    variables = template.get("variables")
+    if not isinstance(config, Mapping) or not isinstance(variables, Mapping):
+        raise TemplateError("Both 'job_configuration' and 'variables' must be JSON objects.")
+    try:
+        jsonschema.Draft202012Validator.check_schema(dict(variables))
+    except jsonschema.SchemaError as exc:
+        raise TemplateError(f"'variables' is not a valid JSON schema: {exc.message}") from exc
+    known = set(variables.get("properties", {}))
+    unknown = sorted(placeholders(config) - known - set(CONTEXT_NAMES))
+    if unknown:
+        raise TemplateError(
+            f"job_configuration uses {', '.join(repr(u) for u in unknown)}, which 'variables' does "
+            "not define. Add them to variables.properties or remove the placeholders."
+        )
+
+
+def placeholders(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {name for name in PLACEHOLDER.findall(value)}
+    if isinstance(value, Mapping):
+        return set().union(*(placeholders(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(placeholders(v) for v in value)) if value else set()
+    return set()
+
+
+# names a template may use besides its variables; filled from the run being launched
+CONTEXT_NAMES = ("pool_name", "run_id", "run_name", "flow_name", "deployment_name")
+
+
+def variable_defaults(template: Mapping[str, Any]) -> dict[str, Any]:
+    properties = template.get("variables", {}).get("properties", {})
+    return {
+        name: copy.deepcopy(spec["default"])
+        for name, spec in properties.items()
+        if isinstance(spec, Mapping) and "default" in spec
+    }
+
+
+def with_defaults(template: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of the template whose variable defaults are replaced by ``values`` (validated)."""
+    updated = copy.deepcopy(dict(template))
+    properties = updated.get("variables", {}).get("properties", {})
+    _reject_unknown(values, properties)
+    for name, value in values.items():
+        properties[name]["default"] = copy.deepcopy(value)
+    validate_job_variables(updated, {})
+    return updated
+
+
+def merge_job_variables(*layers: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Later layers win; env, labels and secrets merge by key (None removes a key)."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for name, value in (layer or {}).items():
+            if name in MERGED_BY_KEY and isinstance(value, Mapping):
+                combined = {**(merged.get(name) or {}), **value}
+                merged[name] = {k: v for k, v in combined.items() if v is not None}
+            else:
+                merged[name] = copy.deepcopy(value)
+    return merged
+
+
+def _reject_unknown(values: Mapping[str, Any], properties: Mapping[str, Any]) -> None:
+    unknown = sorted(set(values) - set(properties))
+    if unknown:
+        raise JobVariablesError(
+            f"Unknown job variable {', '.join(repr(u) for u in unknown)}. This pool accepts: "
+            f"{', '.join(sorted(properties))}. Fix the name or add it to the pool's base job template."
+        )
+
+
+def validate_job_variables(
+    template: Mapping[str, Any], *layers: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Merge pool defaults with the given layers and validate against the schema.
+
+    Returns the merged variables. Raises JobVariablesError naming the variable, the value and the
+    rule it breaks.
+    """
+    schema = dict(template.get("variables", {}))
+    properties = schema.get("properties", {})
+    for layer in layers:
+        _reject_unknown(layer or {}, properties)
+    merged = merge_job_variables(variable_defaults(template), *layers)
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(merged))
+    if error is not None:
+        path = ".".join(str(p) for p in error.absolute_path) or "(all)"
+        head = path.split(".")[0]
+        spec = properties.get(head, {})
+        limits = {k: spec[k] for k in ("enum", "minimum", "maximum", "pattern") if k in spec}
+        hint = f" Allowed: {limits}." if limits else ""
+        raise JobVariablesError(
+            f"Job variable {path!r} is invalid: {error.message}.{hint} "
+            f"Set it with --job-variable {head}=<value> or in the deployment's job_variables."
+        )
+    return merged
+
+
+def render(value: Any, variables: Mapping[str, Any]) -> Any:
+    """Substitute placeholders in a parsed job configuration; drop keys whose value is None."""
+    if isinstance(value, str):
+        whole = PLACEHOLDER.fullmatch(value.strip())
+        if whole:
+            return copy.deepcopy(_lookup(variables, whole.group(1)))
+        return PLACEHOLDER.sub(lambda m: _as_text(_lookup(variables, m.group(1))), value)
+    if isinstance(value, Mapping):
+        rendered = {key: render(item, variables) for key, item in value.items()}
+        return {key: item for key, item in rendered.items() if not _empty(item)}
+    if isinstance(value, list):
+        return [render(item, variables) for item in value]
+    return value
+
+
+def render_job_configuration(
+    template: Mapping[str, Any], variables: Mapping[str, Any], context: Mapping[str, Any]
+) -> dict[str, Any]:
+    config = template.get("job_configuration", {})
+    result = render(config, {**context, **variables})
+    return result if isinstance(result, dict) else {}
+
+
+def _lookup(variables: Mapping[str, Any], dotted: str) -> Any:
+    current: Any = variables
+    for part in dotted.split("."):
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(part)
+    return current
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, dict) and not value)
