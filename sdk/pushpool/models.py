@@ -33,7 +33,6 @@ def check_name(kind: str, value: str) -> str:
 
 class PoolType(StrEnum):
     ECS_PUSH = "ecs:push"
-    PROCESS = "process"
 
 
 class _Model(BaseModel):

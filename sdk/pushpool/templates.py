@@ -146,36 +146,14 @@ ECS_PUSH_JOB_CONFIGURATION: dict[str, Any] = {
     },
 }
 
-PROCESS_VARIABLES: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "env": _string_map("Environment variables for the flow process, merged by name."),
-        "command": _var(
-            ["array", "null"],
-            "Command; default runs the pushpool runner.",
-            None,
-            items={"type": "string"},
-        ),
-        "labels": _string_map("Free labels, merged by name."),
-    },
-}
-PROCESS_JOB_CONFIGURATION: dict[str, Any] = {
-    "command": "{{ command }}",
-    "env": "{{ env }}",
-    "labels": "{{ labels }}",
-}
-
 
 def default_base_job_template(pool_type: str = "ecs:push") -> dict[str, Any]:
     """A fresh copy of the default template for a pool type."""
-    if pool_type == "ecs:push":
-        config, variables = ECS_PUSH_JOB_CONFIGURATION, ECS_PUSH_VARIABLES
-    elif pool_type == "process":
-        config, variables = PROCESS_JOB_CONFIGURATION, PROCESS_VARIABLES
-    else:
-        raise TemplateError(f"Unknown work pool type {pool_type!r}. Use one of: ecs:push, process.")
-    return copy.deepcopy({"job_configuration": config, "variables": variables})
+    if pool_type != "ecs:push":
+        raise TemplateError(f"Unknown work pool type {pool_type!r}. Use: ecs:push.")
+    return copy.deepcopy(
+        {"job_configuration": ECS_PUSH_JOB_CONFIGURATION, "variables": ECS_PUSH_VARIABLES}
+    )
 
 
 def check_template(template: Mapping[str, Any]) -> None:

@@ -124,6 +124,7 @@ class Store:
         if overwrite:
             expr = Expr()
             for field in (
+                "name",
                 "type",
                 "description",
                 "base_job_template",
@@ -499,6 +500,17 @@ class Store:
         item = self._update(self.runs, {"id": {"S": run.id}}, expr, "Record launch")
         return FlowRun.model_validate(item)
 
+    def record_task_event(self, run: FlowRun, version: int, fields: dict[str, Any]) -> FlowRun:
+        """Store facts from an ECS task event without changing state, if the event is newer."""
+        expr = Expr()
+        for key, value in {**fields, "task_event_version": version}.items():
+            expr.set(key, to_plain(value))
+        seen = expr.name("task_event_version")
+        # events arrive out of order: an older version never overwrites a newer one
+        expr.when(f"attribute_not_exists({seen}) OR {seen} < {expr.value(version)}")
+        item = self._update(self.runs, {"id": {"S": run.id}}, expr, "Record task event")
+        return FlowRun.model_validate(item)
+
     # ---------------------------------------------------------------- runs: state changes
     def transition(
         self,
@@ -546,10 +558,10 @@ class Store:
             expr.when(f"{expr.name('slot_held')} = {expr.value(True)}")
         if to_remove:
             expr.remove(*dict.fromkeys(to_remove))
-        key = {"id": {"S": run.id}}
+        run_key = {"id": {"S": run.id}}
         if not releases:
             try:
-                item = self._update(self.runs, key, expr, f"Set run {run.id} {target}")
+                item = self._update(self.runs, run_key, expr, f"Set run {run.id} {target}")
             except ConflictError as exc:
                 raise _transition_error(run, target, exc.current) from exc
             return FlowRun.model_validate(item)

@@ -1,0 +1,48 @@
+# Two commands on a fresh machine: `make quickstart` and `make test`.
+# Each creates .venv on first use with the extras it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CODE := sdk functions tests bench examples infra
+
+.PHONY: quickstart test lint typecheck unit e2e bench dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.local-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[local]'
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,local,infra]'
+	touch $@ $(VENV)/.local-installed
+
+quickstart: $(VENV)/.local-installed
+	$(BIN)/pushpool quickstart
+
+dev: $(VENV)/.local-installed
+	$(BIN)/pushpool dev
+
+test: $(VENV)/.dev-installed lint typecheck
+	$(BIN)/pytest
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy
+
+unit: $(VENV)/.dev-installed
+	$(BIN)/pytest tests/unit
+
+e2e: $(VENV)/.dev-installed
+	$(BIN)/pytest tests/e2e
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/dispatch.py --quick
+	$(BIN)/python bench/imports.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

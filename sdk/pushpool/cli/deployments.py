@@ -1,0 +1,138 @@
+"""`pushpool deployment ...`."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from pushpool.cli.common import (
+    Output,
+    OutputOption,
+    exit_with_error,
+    handle_errors,
+    logs,
+    store,
+)
+from pushpool.display import console, print_json, styled_state
+
+app = typer.Typer(no_args_is_help=True, help="Deployments: list, inspect, run, pause, resume.")
+
+
+@app.command("ls")
+@handle_errors
+def ls(output: Output = OutputOption) -> None:
+    """List deployments."""
+    deployments = store().list_deployments()
+    if output is Output.json:
+        print_json([d.model_dump(mode="json") for d in deployments])
+        return
+    table = Table(title="Deployments")
+    for column in ("Name", "Pool", "Queue", "Source", "Paused"):
+        table.add_column(column)
+    for d in deployments:
+        source = d.source.url or d.source.kind
+        if d.source.commit:
+            source += f"@{d.source.commit[:8]}"
+        table.add_row(d.full_name, d.pool, d.queue, source, "yes" if d.paused else "")
+    console.print(table)
+
+
+@app.command()
+@handle_errors
+def inspect(
+    name: str = typer.Argument(..., help="'<flow>/<deployment>'"), output: Output = OutputOption
+) -> None:
+    """Show a deployment."""
+    deployment = store().get_deployment(name)
+    print_json(deployment.model_dump(mode="json"))
+
+
+@app.command()
+@handle_errors
+def pause(name: str) -> None:
+    """Pause a deployment: its runs stay Scheduled."""
+    _set_paused(name, True)
+
+
+@app.command()
+@handle_errors
+def resume(name: str) -> None:
+    """Resume a deployment."""
+    _set_paused(name, False)
+
+
+def _set_paused(name: str, paused: bool) -> None:
+    s = store()
+    deployment = s.get_deployment(name)
+    s.put_deployment(deployment.model_copy(update={"paused": paused}))
+    console.print(f"{'Paused' if paused else 'Resumed'} deployment {name!r}.")
+
+
+@app.command()
+@handle_errors
+def delete(name: str) -> None:
+    """Delete a deployment (its runs stay)."""
+    store().delete_deployment(name)
+    console.print(f"Deleted deployment {name!r}.")
+
+
+@app.command()
+@handle_errors
+def run(
+    name: str = typer.Argument(..., help="'<flow>/<deployment>'"),
+    param: list[str] = typer.Option(None, "--param", "-p", help="Parameter KEY=VALUE (repeat)."),
+    params: str | None = typer.Option(None, "--params", help="Parameters as a JSON object."),
+    job_variable: list[str] = typer.Option(
+        None, "--job-variable", "-jv", help="Job variable KEY=VALUE for this run (repeat)."
+    ),
+    start_in: str | None = typer.Option(None, "--start-in", help="Delay, e.g. 20s, 10m, 2h."),
+    watch: bool = typer.Option(False, "--watch", "-w", help="Follow states and logs to the end."),
+    watch_timeout: float = typer.Option(3600, "--watch-timeout", help="Seconds to watch at most."),
+    output: Output = OutputOption,
+) -> None:
+    """Create a flow run of a deployment."""
+    from pushpool import operations
+    from pushpool.params import parse_assignments
+    from pushpool.timeutil import parse_duration
+
+    parameters = parse_assignments(param, "parameter")
+    if params:
+        try:
+            loaded = json.loads(params)
+        except ValueError as exc:
+            exit_with_error(f"--params is not valid JSON: {exc}")
+        if not isinstance(loaded, dict):
+            exit_with_error('--params must be a JSON object, e.g. \'{"name": "Ada"}\'.')
+        parameters = {**loaded, **parameters}
+    try:
+        delay = parse_duration(start_in) if start_in else None
+    except ValueError as exc:
+        exit_with_error(str(exc))
+    s = store()
+    flow_run = operations.create_run(
+        s,
+        name,
+        parameters=parameters,
+        job_variables=parse_assignments(job_variable, "job variable"),
+        start_in=delay,
+    )
+    if output is Output.json and not watch:
+        print_json(flow_run.model_dump(mode="json"))
+        return
+    console.print(
+        f"Created flow run [bold]{flow_run.name!r}[/] ({flow_run.id}) of {name}: "
+        f"{styled_state(flow_run.state)}"
+    )
+    if not watch:
+        console.print(f"Follow it with: pushpool run logs {flow_run.id} --follow")
+        return
+    from pushpool.cli.watch import exit_code_for, watch_run
+
+    final = watch_run(s, logs(), flow_run.id, timeout=watch_timeout)
+    console.print(
+        f"Flow run {final.name!r} finished in state {styled_state(final.state)}"
+        + (f": {final.state_message}" if final.state_message else "")
+    )
+    raise typer.Exit(exit_code_for(final))

@@ -1,0 +1,61 @@
+"""The `pushpool` command."""
+
+from __future__ import annotations
+
+import typer
+
+from pushpool.cli import deployments, pools, queues, runs
+
+app = typer.Typer(
+    name="pushpool",
+    no_args_is_help=True,
+    help="Self-hosted push work pools on AWS: every flow run is its own ECS Fargate task.",
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+app.command("create")(pools.create)
+app.add_typer(pools.app, name="pool")
+app.add_typer(queues.app, name="queue")
+app.add_typer(deployments.app, name="deployment")
+app.add_typer(runs.app, name="run")
+
+
+@app.command()
+def dev(
+    port: int = typer.Option(4566, "--port", help="Port of the local AWS emulator."),
+    tick: float = typer.Option(1.0, "--tick", help="Seconds between dispatcher passes."),
+) -> None:
+    """Run a local AWS emulator with the dispatcher and Fargate played by subprocesses."""
+    from pushpool.local.dev import serve
+
+    serve(port=port, tick=tick)
+
+
+@app.command()
+def quickstart(
+    keep: bool = typer.Option(False, "--keep", help="Keep serving after the tour (like dev)."),
+) -> None:
+    """The whole tour in one process: emulator, pool, deployment from git, a run, its logs."""
+    from pushpool.local.quickstart import run_quickstart
+
+    raise typer.Exit(run_quickstart(keep=keep))
+
+
+@app.command()
+def destroy(
+    name: str,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    region: str | None = typer.Option(None, "--region"),
+) -> None:
+    """Tear down a pool's AWS stack and delete the pool."""
+    from pushpool.cli.infra import destroy as destroy_stack
+
+    destroy_stack(name, yes=yes, region=region)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

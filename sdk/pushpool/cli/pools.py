@@ -1,0 +1,186 @@
+"""`pushpool create` and `pushpool pool ...`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from pushpool.cli.common import Output, OutputOption, exit_with_error, handle_errors, store
+from pushpool.display import console, print_json
+
+app = typer.Typer(no_args_is_help=True, help="Work pools: list, inspect, pause, resume, delete.")
+
+
+def _load_template(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        exit_with_error(f"Cannot read base job template {str(path)!r}: {exc}")
+    if not isinstance(data, dict):
+        exit_with_error(f"Base job template {str(path)!r} must be a JSON object.")
+    return data
+
+
+@handle_errors
+def create(
+    name: str = typer.Argument(..., help="Name of the new work pool."),
+    pool_type: str = typer.Option("ecs:push", "--type", "-t", help="Work pool type."),
+    base_job_template: Path | None = typer.Option(
+        None, "--base-job-template", help="JSON file with a custom base job template."
+    ),
+    concurrency_limit: int | None = typer.Option(
+        None, "--concurrency-limit", min=0, help="Most runs active at once."
+    ),
+    description: str = typer.Option("", "--description", help="Free text."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Update the pool if it exists."),
+    provision_infra: bool = typer.Option(
+        False, "--provision-infra", help="Create the AWS infrastructure with Pulumi."
+    ),
+    region: str | None = typer.Option(None, "--region", help="AWS region to provision in."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    preview: bool = typer.Option(False, "--preview", help="Show the plan; change nothing."),
+) -> None:
+    """Create a work pool (optionally with its AWS infrastructure)."""
+    from pushpool import operations
+
+    template = _load_template(base_job_template)
+    if provision_infra:
+        from pushpool.cli.infra import provision
+
+        provision(
+            name,
+            pool_type=pool_type,
+            template=template,
+            region=region,
+            yes=yes,
+            preview=preview,
+            concurrency_limit=concurrency_limit,
+        )
+        return
+    pool = operations.create_pool(
+        store(),
+        name,
+        pool_type=pool_type,
+        base_job_template=template,
+        concurrency_limit=concurrency_limit,
+        description=description,
+        overwrite=overwrite,
+    )
+    verb = "Updated" if overwrite else "Created"
+    console.print(f"{verb} work pool [bold]{pool.name!r}[/] of type {pool.type}.")
+    console.print(
+        "\nDeploy a flow to it:\n"
+        f"    my_flow.from_source(source=..., entrypoint=...).deploy(name=..., "
+        f"work_pool_name={pool.name!r})"
+    )
+
+
+@app.command("ls")
+@handle_errors
+def ls(output: Output = OutputOption) -> None:
+    """List work pools."""
+    pools = store().list_pools()
+    if output is Output.json:
+        print_json([p.model_dump(mode="json") for p in pools])
+        return
+    table = Table(title="Work pools")
+    for column in ("Name", "Type", "Paused", "Active", "Limit", "Queues"):
+        table.add_column(column)
+    for pool in pools:
+        table.add_row(
+            pool.name,
+            pool.type,
+            "yes" if pool.paused else "",
+            str(pool.active_runs),
+            "" if pool.concurrency_limit is None else str(pool.concurrency_limit),
+            ", ".join(sorted(pool.queues)),
+        )
+    console.print(table)
+
+
+@app.command()
+@handle_errors
+def inspect(name: str, output: Output = OutputOption) -> None:
+    """Show a work pool, its base job template and console links."""
+    from pushpool.console_links import pool_links
+
+    pool = store().get_pool(name)
+    data = pool.model_dump(mode="json")
+    data["console"] = pool_links(pool)
+    if output is Output.json:
+        print_json(data)
+        return
+    console.print(
+        f"[bold]{pool.name}[/] ({pool.type}){'  [yellow]paused[/]' if pool.paused else ''}"
+    )
+    console.print(f"active runs: {pool.active_runs}  limit: {pool.concurrency_limit or 'none'}")
+    for label, url in data["console"].items():
+        console.print(f"{label}: {url}")
+    print_json(data)
+
+
+@app.command()
+@handle_errors
+def pause(name: str) -> None:
+    """Pause a pool: its runs stay Scheduled and nothing launches."""
+    store().update_pool(name, paused=True)
+    console.print(f"Paused work pool {name!r}.")
+
+
+@app.command()
+@handle_errors
+def resume(name: str) -> None:
+    """Resume a pool: what waited launches."""
+    store().update_pool(name, paused=False)
+    console.print(f"Resumed work pool {name!r}.")
+
+
+@app.command()
+@handle_errors
+def delete(name: str, yes: bool = typer.Option(False, "--yes", "-y")) -> None:
+    """Delete a pool (its AWS stack is removed with `pushpool destroy`)."""
+    if not yes:
+        typer.confirm(f"Delete work pool {name!r}?", abort=True)
+    store().delete_pool(name)
+    console.print(f"Deleted work pool {name!r}.")
+
+
+@app.command("set-concurrency-limit")
+@handle_errors
+def set_concurrency_limit(
+    name: str, limit: int = typer.Argument(..., min=0, help="Most runs active at once.")
+) -> None:
+    """Set the most runs of a pool that may be active at once."""
+    store().update_pool(name, concurrency_limit=limit)
+    console.print(f"Set concurrency limit of {name!r} to {limit}.")
+
+
+@app.command("clear-concurrency-limit")
+@handle_errors
+def clear_concurrency_limit(name: str) -> None:
+    """Remove a pool's concurrency limit."""
+    store().update_pool(name, concurrency_limit=None)
+    console.print(f"Removed the concurrency limit of {name!r}.")
+
+
+@app.command("get-default-base-job-template")
+@handle_errors
+def get_default_base_job_template(
+    pool_type: str = typer.Option("ecs:push", "--type", "-t", help="Work pool type."),
+    file: Path | None = typer.Option(None, "--file", "-f", help="Write it to this file."),
+) -> None:
+    """Print the default base job template of a pool type (edit it, then pass --base-job-template)."""
+    from pushpool.templates import default_base_job_template
+
+    text = json.dumps(default_base_job_template(pool_type), indent=2)
+    if file:
+        file.write_text(text + "\n")
+        console.print(f"Wrote {file}.")
+    else:
+        typer.echo(text)

@@ -1,0 +1,88 @@
+"""`pushpool queue ...`: work queues inside a pool, with priorities and limits."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from pushpool.cli.common import Output, OutputOption, handle_errors, store
+from pushpool.display import console, print_json
+
+app = typer.Typer(no_args_is_help=True, help="Work queues: create, list, pause, resume, limit.")
+PoolOption = typer.Option(..., "--pool", "-p", help="Work pool of the queue.")
+
+
+@app.command()
+@handle_errors
+def create(
+    name: str,
+    pool: str = PoolOption,
+    priority: int = typer.Option(1, "--priority", min=1, help="1 launches first."),
+    limit: int | None = typer.Option(None, "--limit", min=0, help="Concurrency limit."),
+    description: str = typer.Option("", "--description"),
+) -> None:
+    """Create a queue in a pool."""
+    from pushpool import operations
+
+    operations.create_queue(
+        store(), pool, name, priority=priority, concurrency_limit=limit, description=description
+    )
+    console.print(f"Created queue {name!r} in pool {pool!r} (priority {priority}).")
+
+
+@app.command("ls")
+@handle_errors
+def ls(pool: str = PoolOption, output: Output = OutputOption) -> None:
+    """List a pool's queues by priority."""
+    queues = sorted(store().get_pool(pool).queues.values(), key=lambda q: (q.priority, q.name))
+    if output is Output.json:
+        print_json([q.model_dump(mode="json") for q in queues])
+        return
+    table = Table(title=f"Queues of {pool}")
+    for column in ("Name", "Priority", "Paused", "Active", "Limit"):
+        table.add_column(column)
+    for q in queues:
+        table.add_row(
+            q.name,
+            str(q.priority),
+            "yes" if q.paused else "",
+            str(q.active_runs),
+            "" if q.concurrency_limit is None else str(q.concurrency_limit),
+        )
+    console.print(table)
+
+
+@app.command()
+@handle_errors
+def pause(name: str, pool: str = PoolOption) -> None:
+    """Pause a queue."""
+    store().update_queue(pool, name, paused=True)
+    console.print(f"Paused queue {name!r} of pool {pool!r}.")
+
+
+@app.command()
+@handle_errors
+def resume(name: str, pool: str = PoolOption) -> None:
+    """Resume a queue."""
+    store().update_queue(pool, name, paused=False)
+    console.print(f"Resumed queue {name!r} of pool {pool!r}.")
+
+
+@app.command("set-concurrency-limit")
+@handle_errors
+def set_concurrency_limit(
+    name: str, limit: int = typer.Argument(..., min=0), pool: str = PoolOption
+) -> None:
+    """Set a queue's concurrency limit."""
+    store().update_queue(pool, name, concurrency_limit=limit)
+    console.print(f"Set concurrency limit of queue {name!r} to {limit}.")
+
+
+@app.command("set-priority")
+@handle_errors
+def set_priority(
+    name: str, priority: int = typer.Argument(..., min=1), pool: str = PoolOption
+) -> None:
+    """Set a queue's priority (1 launches first)."""
+    store().update_queue(pool, name, priority=priority)
+    console.print(f"Set priority of queue {name!r} to {priority}.")

@@ -1,0 +1,63 @@
+"""Follow a run: print each state change as it happens, with the run's own log lines."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pushpool.display import console, state_line
+from pushpool.models import FlowRun
+from pushpool.states import StateType
+
+
+def print_log_lines(lines: list[Any]) -> None:
+    for line in lines:
+        console.print(
+            f"[grey50]   |[/] {line.message}", markup=True, highlight=False, soft_wrap=True
+        )
+
+
+def watch_run(
+    store: Any, logs: Any, run_id: str, *, timeout: float = 3600, interval: float = 0.25
+) -> FlowRun:
+    """Block until the run is final (or timeout), printing states and log lines in time order.
+
+    The final state is printed last, after the log lines that trail it have been read."""
+    shown = 0
+    token: str | None = None
+    deadline = time.monotonic() + timeout
+    final_seen_at: float | None = None
+    run: FlowRun = store.get_run(run_id)
+    console.print(f"Watching flow run [bold]{run.name}[/] ({run.id})")
+    while True:
+        run = store.get_run(run_id)
+        entries: list[tuple[Any, str, Any]] = []
+        pending = run.state_history[shown:]
+        if run.is_final and pending and pending[-1].type.is_final:
+            pending = pending[:-1]  # printed at the end
+        entries += [(state.timestamp, "state", state) for state in pending]
+        shown += len(pending)
+        if run.log_group and run.log_stream:
+            lines, token = logs.read(run.log_group, run.log_stream, token)
+            entries += [(line.timestamp, "log", line) for line in lines]
+        for _, kind, item in sorted(entries, key=lambda e: e[0]):
+            if kind == "state":
+                console.print(state_line(item))
+            else:
+                print_log_lines([item])
+        if run.is_final:
+            # logs can trail the final state by a moment: read once more, then stop
+            if final_seen_at is None:
+                final_seen_at = time.monotonic()
+            elif time.monotonic() - final_seen_at > 1.0:
+                for state in run.state_history[shown:]:
+                    console.print(state_line(state))
+                return run
+        if time.monotonic() > deadline:
+            console.print(f"[yellow]Stopped watching after {timeout:.0f}s; run is {run.state}.[/]")
+            return run
+        time.sleep(interval)
+
+
+def exit_code_for(run: FlowRun) -> int:
+    return 0 if run.state is StateType.COMPLETED else 1

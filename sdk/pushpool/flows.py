@@ -1,0 +1,255 @@
+"""The SDK: ``@flow``, ``flow.from_source(...)`` and ``.deploy(...)``, shaped like the seed course.
+
+from pushpool import flow
+
+@flow(log_prints=True)
+def my_flow(name: str = "World"):
+    print(f"Hello {name}!")
+
+my_flow.from_source(source="https://github.com/me/repo.git",
+                    entrypoint="104/hello.py:my_flow").deploy(
+    name="hello-deploy", work_pool_name="my-pool")
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import functools
+import inspect
+import logging
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from pushpool.errors import EntrypointError, ValidationError
+from pushpool.models import DEFAULT_QUEUE, CodeSource, Deployment
+from pushpool.params import coerce_parameters, parameter_schema
+
+flow_log = logging.getLogger("pushpool.flow")
+
+
+def default_flow_name(fn: Callable[..., Any]) -> str:
+    return fn.__name__.replace("_", "-")
+
+
+class Flow:
+    """A function registered as a flow: a name, log routing and retries around it."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        log_prints: bool = False,
+        retries: int = 0,
+        retry_delay_seconds: float = 0,
+    ) -> None:
+        if not callable(fn):
+            raise TypeError("@flow decorates a function.")
+        self.fn = fn
+        self.name = name or default_flow_name(fn)
+        self.description = description or inspect.getdoc(fn) or ""
+        self.log_prints = log_prints
+        self.retries = retries
+        self.retry_delay_seconds = retry_delay_seconds
+        self._source: CodeSource | None = None
+        self._entrypoint: str | None = None
+        functools.update_wrapper(self, fn)
+
+    def __repr__(self) -> str:
+        return f"Flow(name={self.name!r})"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with self._print_routing():
+            return self.fn(*args, **kwargs)
+
+    # ---------------------------------------------------------------- running
+    def parameter_schema(self) -> dict[str, Any]:
+        return parameter_schema(self.fn)
+
+    def validate_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        return coerce_parameters(self.fn, parameters)
+
+    def run_with_retries(
+        self, parameters: dict[str, Any], *, sleep: Callable[[float], None] = time.sleep
+    ) -> Any:
+        """Call the flow, retrying ``retries`` times on exceptions (what the runner does)."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self(**parameters)
+            except Exception as exc:
+                if attempt > self.retries:
+                    raise
+                flow_log.warning(
+                    "Attempt %d of %d failed with %s: %s; retrying in %ss",
+                    attempt,
+                    self.retries + 1,
+                    type(exc).__name__,
+                    exc,
+                    self.retry_delay_seconds,
+                )
+                sleep(self.retry_delay_seconds)
+
+    @contextlib.contextmanager
+    def _print_routing(self) -> Iterator[None]:
+        if not self.log_prints:
+            yield
+            return
+        original = builtins.print
+
+        def logged_print(
+            *values: Any,
+            sep: str | None = " ",
+            end: str | None = "\n",
+            file: Any = None,
+            flush: bool = False,
+        ) -> None:
+            if file is not None:
+                original(*values, sep=sep, end=end, file=file, flush=flush)
+                return
+            flow_log.info((sep if sep is not None else " ").join(str(v) for v in values))
+
+        builtins.print = logged_print
+        try:
+            yield
+        finally:
+            builtins.print = original
+
+    # ---------------------------------------------------------------- deploying
+    def from_source(self, source: str, entrypoint: str, *, ref: str | None = None) -> Flow:
+        """The same as :func:`from_source`; here for ``my_flow.from_source(...)`` as in the seed."""
+        return from_source(source=source, entrypoint=entrypoint, ref=ref)
+
+    def deploy(
+        self,
+        name: str,
+        work_pool_name: str,
+        *,
+        work_queue_name: str = DEFAULT_QUEUE,
+        job_variables: dict[str, Any] | None = None,
+        parameters: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+        description: str | None = None,
+        image: str | None = None,
+        infra_retries: int | None = None,
+        print_next_steps: bool = True,
+        store: Any = None,
+    ) -> Deployment:
+        """Register this flow as a deployment on a work pool; prints the command to run it."""
+        from pushpool import operations
+        from pushpool.aws.dynamodb import Store
+
+        variables = dict(job_variables or {})
+        if self._source is None:
+            if image is None:
+                raise ValidationError(
+                    f"Flow {self.name!r} has no code source. Use "
+                    f"`{self.fn.__name__}.from_source(source=..., entrypoint=...).deploy(...)`, or "
+                    "pass image=... for code baked into a container image."
+                )
+            source = CodeSource(kind="image")
+            entrypoint = self._local_entrypoint()
+        else:
+            source, entrypoint = self._source, self._entrypoint or ""
+        if image is not None:
+            variables["image"] = image
+        try:
+            deployment = Deployment(
+                name=name,
+                flow_name=self.name,
+                pool=work_pool_name,
+                queue=work_queue_name,
+                entrypoint=entrypoint,
+                source=source,
+                parameters=parameters or {},
+                parameter_schema=self.parameter_schema(),
+                job_variables=variables,
+                tags=tags or [],
+                description=description or self.description,
+                infra_retries=infra_retries,
+            )
+        except ValueError as exc:
+            raise ValidationError(str(exc).splitlines()[-1].strip()) from exc
+        saved, _ = operations.save_deployment(store or Store(), deployment)
+        if print_next_steps:
+            _print_deployed(saved)
+        return saved
+
+    def _local_entrypoint(self) -> str:
+        file = Path(inspect.getfile(self.fn)).resolve()
+        try:
+            relative = file.relative_to(Path.cwd())
+        except ValueError:
+            relative = Path(file.name)
+        return f"{relative.as_posix()}:{self.fn.__name__}"
+
+
+def _print_deployed(deployment: Deployment) -> None:
+    from pushpool.display import print_deployed
+
+    print_deployed(deployment)
+
+
+def from_source(source: str, entrypoint: str, *, ref: str | None = None) -> Flow:
+    """Fetch the code (git clone or a local path), load the entrypoint, and return its flow with
+    the source and exact commit recorded for the runner."""
+    from pushpool.entrypoints import load_entrypoint
+    from pushpool.storage import fetch, is_local
+
+    checkout = fetch(source, ref=ref)
+    loaded = load_entrypoint(checkout.path, entrypoint)
+    remote = loaded if isinstance(loaded, Flow) else _as_flow(loaded, entrypoint)
+    if checkout.commit is None and is_local(source):
+        raise ValidationError(
+            f"Source {source!r} is a directory but not a git repository. Run `git init` and commit "
+            "the flow there, or push it to a git host, so runs get exactly this code."
+        )
+    remote._source = CodeSource(
+        kind="git", url=checkout.url or source, ref=ref, commit=checkout.commit
+    )
+    remote._entrypoint = entrypoint
+    return remote
+
+
+def _as_flow(obj: Any, entrypoint: str) -> Flow:
+    if callable(obj):
+        return Flow(obj)
+    raise EntrypointError(f"Entrypoint {entrypoint!r} is not a function or flow.")
+
+
+class FlowDecorator:
+    """``@flow``, ``@flow(...)`` and ``flow.from_source(...)``."""
+
+    def __call__(
+        self,
+        fn: Callable[..., Any] | None = None,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        log_prints: bool = False,
+        retries: int = 0,
+        retry_delay_seconds: float = 0,
+    ) -> Any:
+        def wrap(function: Callable[..., Any]) -> Flow:
+            return Flow(
+                function,
+                name=name,
+                description=description,
+                log_prints=log_prints,
+                retries=retries,
+                retry_delay_seconds=retry_delay_seconds,
+            )
+
+        return wrap(fn) if fn is not None else wrap
+
+    @staticmethod
+    def from_source(source: str, entrypoint: str, *, ref: str | None = None) -> Flow:
+        return from_source(source=source, entrypoint=entrypoint, ref=ref)
+
+
+flow = FlowDecorator()

@@ -1,0 +1,41 @@
+"""Shared wiring for the Lambda handlers: Powertools logger/metrics and lazily built adapters."""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import lru_cache
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
+from pushpool.aws.clients import Clients, default_clients
+from pushpool.aws.dynamodb import Store
+
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "pushpool")
+
+
+def make_logger(service: str) -> Logger:
+    logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", service))
+    # pushpool.* loggers log with extra={"run_id": ...}; give them the same JSON output
+    copy_config_to_registered_loggers(source_logger=logger, include={"pushpool"})
+    logging.getLogger("pushpool").setLevel(logger.log_level)
+    return logger
+
+
+def make_metrics(service: str) -> Metrics:
+    return Metrics(namespace=NAMESPACE, service=service)
+
+
+@lru_cache(maxsize=1)
+def clients() -> Clients:
+    return default_clients()
+
+
+def store() -> Store:
+    return Store(clients())
+
+
+def served_pools() -> list[str] | None:
+    pools = os.environ.get("PUSHPOOL_POOL", "")
+    return [p.strip() for p in pools.split(",") if p.strip()] or None

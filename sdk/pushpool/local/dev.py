@@ -1,0 +1,45 @@
+"""`pushpool dev`: serve the emulator until Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from pushpool.display import console
+from pushpool.local.emulator import Emulator
+
+
+def quiet_logs() -> None:
+    """Handler JSON logs and EMF metrics would drown the console: keep warnings, no EMF.
+    Call before the emulator starts (Powertools reads these when the handlers are imported)."""
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    for name in ("pushpool", "werkzeug", "moto", "pushpool-dispatcher", "pushpool-task-events"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def serve(port: int = 4566, tick: float = 1.0) -> None:
+    quiet_logs()
+    emulator = Emulator(port=port, tick=tick).start()
+    assert emulator.server is not None and emulator.fargate is not None
+    console.print(f"[green]pushpool local AWS emulator[/] on {emulator.server.endpoint_url}")
+    console.print(
+        "Dispatcher every {:.1f}s; Fargate tasks run as {}.".format(
+            tick, "docker containers" if emulator.fargate.use_docker else "local subprocesses"
+        )
+    )
+    console.print("\nIn another terminal, point the CLI and SDK at it:\n")
+    for line in emulator.server.export_lines():
+        console.print(f"    {line}")
+    console.print(
+        "\nThen: pushpool create my-pool; python deploy.py; "
+        "pushpool deployment run 'my-flow/my-deployment' --watch\n"
+    )
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        console.print("Stopping the emulator.")
+    finally:
+        emulator.stop()

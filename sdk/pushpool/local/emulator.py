@@ -1,0 +1,121 @@
+"""The local emulator as one object: moto server, tables and cluster, the real dispatcher and
+task-events handlers on a short tick, and LocalFargate running the tasks.
+
+The handlers are the Lambda functions' own (``pushpool.handlers``); only the compute differs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pushpool.aws.clients import Clients, reset_default_clients
+from pushpool.config import load_settings
+from pushpool.local.bootstrap import bootstrap
+from pushpool.local.fargate import LocalFargate
+from pushpool.local.server import LocalServer, start_server
+
+log = logging.getLogger("pushpool.local")
+
+
+@dataclass
+class LambdaContext:
+    """The attributes Powertools reads from a Lambda context object."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = ""
+    aws_request_id: str = ""
+
+    @classmethod
+    def for_function(cls, name: str) -> LambdaContext:
+        arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+        return cls(name, 512, arn, str(uuid.uuid4()))
+
+
+class Emulator:
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        tick: float = 1.0,
+        fargate_poll: float = 0.2,
+        echo: Any = None,
+    ) -> None:
+        self.port = port
+        self.tick = tick
+        self.fargate_poll = fargate_poll
+        self.echo = echo
+        self.server: LocalServer | None = None
+        self.fargate: LocalFargate | None = None
+        self.clients: Clients | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.dispatch_passes = 0
+
+    def start(self) -> Emulator:
+        self.server = start_server(self.port)
+        reset_default_clients()  # clients built before now point elsewhere
+        self.clients = Clients(load_settings())
+        bootstrap(self.clients)
+        self.fargate = LocalFargate(self.clients, self.on_task_event, echo=self.echo)
+        for target, name in ((self._dispatch_loop, "dispatcher"), (self._fargate_loop, "fargate")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self.server is not None:
+            self.server.stop()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---------------------------------------------------------------- the handlers
+    def dispatch_once(self) -> dict[str, Any]:
+        from pushpool.handlers import dispatcher
+
+        event = {
+            "source": "aws.scheduler",
+            "detail-type": "Scheduled Event",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        result: dict[str, Any] = dispatcher.handler(
+            event, LambdaContext.for_function("pushpool-dispatcher")
+        )
+        self.dispatch_passes += 1
+        return result
+
+    def on_task_event(self, event: dict[str, Any]) -> Any:
+        from pushpool.handlers import task_events
+
+        return task_events.handler(event, LambdaContext.for_function("pushpool-task-events"))
+
+    # ---------------------------------------------------------------- loops
+    def _dispatch_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.dispatch_once()
+            except Exception:
+                log.exception("dispatcher pass failed")
+            self._stop.wait(self.tick)
+
+    def _fargate_loop(self) -> None:
+        assert self.fargate is not None
+        while not self._stop.is_set():
+            try:
+                self.fargate.poll()
+            except Exception:
+                log.exception("local Fargate poll failed")
+            self._stop.wait(self.fargate_poll)

@@ -1,0 +1,366 @@
+"""Plays Fargate on this machine: every task launched in the emulator's ECS has its container
+command run as a local subprocess (or `docker run` where a Docker engine answers), its output
+written to the task's CloudWatch Logs stream, and its end reported as a real-shaped ECS
+"Task State Change" event to the task-events handler. StopTask (cancel, deadline) sends SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pushpool.aws.clients import Clients
+from pushpool.aws.ecs import Ecs
+from pushpool.aws.logs import Logs
+from pushpool.timeutil import iso, now
+
+EventSink = Callable[[dict[str, Any]], Any]
+STOP_GRACE_SECONDS = 5.0
+# what a child process keeps from ours; everything else comes from the task definition/overrides
+_INHERITED = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "SYSTEMROOT",
+    "PYTHONPATH",
+    "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+    "AWS_CA_BUNDLE",
+    "PUSHPOOL_GIT_TOKEN",
+)
+
+
+def docker_available() -> bool:
+    """True when a Docker engine answers (not just the client binary)."""
+    if shutil.which("docker") is None:
+        return False
+    try:
+        result = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0 and bool(result.stdout.strip())
+
+
+def docker_command(image: str, command: list[str], env: dict[str, str]) -> list[str]:
+    args = ["docker", "run", "--rm", "--network", "host"]
+    for key in sorted(env):
+        args += ["-e", f"{key}={env[key]}"]
+    return [*args, image, *command]
+
+
+@dataclass
+class LocalTask:
+    arn: str
+    cluster: str
+    run_id: str | None
+    container: str
+    process: subprocess.Popen[str]
+    log_group: str | None
+    log_stream: str | None
+    description: dict[str, Any]
+    version: int = 2
+    stop_requested: bool = False
+    output: list[str] = field(default_factory=list)
+
+
+class LocalFargate:
+    """Watches the emulator's ECS for RUNNING tasks and runs each one once."""
+
+    def __init__(
+        self,
+        clients: Clients,
+        on_event: EventSink,
+        *,
+        use_docker: bool | None = None,
+        echo: Callable[[str], None] | None = None,
+    ) -> None:
+        self.clients = clients
+        self.ecs = Ecs(clients)
+        self.logs = Logs(clients)
+        self.on_event = on_event
+        self.use_docker = docker_available() if use_docker is None else use_docker
+        self.echo = echo
+        self.tasks: dict[str, LocalTask] = {}
+        self.seen: set[str] = set()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    # ---------------------------------------------------------------- polling
+    def poll(self) -> int:
+        """Start new tasks, forward StopTask to running ones. Returns tasks started."""
+        started = 0
+        for cluster in self.ecs.list_clusters():
+            running = set(self.ecs.list_running_tasks(cluster))
+            for arn in sorted(running - self.seen):
+                self.seen.add(arn)
+                self.start(cluster, arn)
+                started += 1
+            with self._lock:
+                mine = [t for t in self.tasks.values() if t.cluster == cluster]
+            for task in mine:
+                if task.arn not in running and not task.stop_requested:
+                    self._terminate(task)  # StopTask was called on it
+        return started
+
+    def start(self, cluster: str, arn: str) -> LocalTask | None:
+        described = self.ecs.describe_tasks(cluster, [arn])
+        if not described:
+            return None
+        task = described[0]
+        taskdef = self.ecs.describe_task_definition(task["taskDefinitionArn"])
+        containers = taskdef.get("containerDefinitions") or [{}]
+        container = next((c for c in containers if c.get("essential", True)), containers[0])
+        name = str(container.get("name", "flow"))
+        overrides: dict[str, Any] = next(
+            (
+                o
+                for o in task.get("overrides", {}).get("containerOverrides", [])
+                if o.get("name") == name
+            ),
+            {},
+        )
+        env = {k: v for k, v in os.environ.items() if k in _INHERITED}
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        env.update({e["name"]: e["value"] for e in container.get("environment", [])})
+        env.update({e["name"]: e["value"] for e in overrides.get("environment", [])})
+        for key in (
+            "AWS_ENDPOINT_URL",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_DEFAULT_REGION",
+            "AWS_REGION",
+        ):
+            if key in os.environ:
+                env.setdefault(key, os.environ[key])
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        command = list(overrides.get("command") or container.get("command") or [])
+        log_group, log_stream = _awslogs(container, arn)
+        if not command:
+            self._report_start_failure(
+                cluster,
+                task,
+                "CannotStartContainerError: no command; "
+                "the local emulator cannot run an image's default command",
+            )
+            return None
+        if self.use_docker:
+            command = docker_command(str(container.get("image")), command, env)
+        try:
+            process = subprocess.Popen(
+                command,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self._report_start_failure(cluster, task, f"CannotStartContainerError: {exc}")
+            return None
+        local = LocalTask(
+            arn, cluster, task.get("startedBy"), name, process, log_group, log_stream, task
+        )
+        with self._lock:
+            self.tasks[arn] = local
+        if log_group and log_stream:
+            self.logs.ensure_stream(log_group, log_stream)
+        self._emit(local, "RUNNING", "RUNNING")
+        thread = threading.Thread(
+            target=self._pump, args=(local,), daemon=True, name=f"fargate-{arn[-8:]}"
+        )
+        thread.start()
+        self._threads.append(thread)
+        return local
+
+    # ---------------------------------------------------------------- a task's life
+    def _pump(self, task: LocalTask) -> None:
+        assert task.process.stdout is not None
+        batch: list[tuple[float, str]] = []
+        last_flush = time.monotonic()
+        for raw in task.process.stdout:
+            line = raw.rstrip("\n")
+            task.output.append(line)
+            if self.echo:
+                self.echo(line)
+            batch.append((time.time(), line))
+            if time.monotonic() - last_flush > 0.2 or len(batch) >= 100:
+                self._flush(task, batch)
+                batch, last_flush = [], time.monotonic()
+        self._flush(task, batch)
+        code = task.process.wait()
+        self._stopped(task, code)
+
+    def _flush(self, task: LocalTask, lines: list[tuple[float, str]]) -> None:
+        if lines and task.log_group and task.log_stream:
+            self.logs.write(task.log_group, task.log_stream, lines)
+
+    def _stopped(self, task: LocalTask, exit_code: int) -> None:
+        if task.stop_requested:
+            stop_code, reason = "UserInitiated", "Task stopped by StopTask"
+        else:
+            stop_code, reason = "EssentialContainerExited", "Essential container in task exited"
+            with contextlib.suppress(Exception):
+                self.ecs.stop_task(task.cluster, task.arn, reason)
+        with self._lock:
+            self.tasks.pop(task.arn, None)
+        self._emit(
+            task, "STOPPED", "STOPPED", exit_code=exit_code, stop_code=stop_code, reason=reason
+        )
+
+    def _terminate(self, task: LocalTask) -> None:
+        task.stop_requested = True
+        _signal_group(task.process, signal.SIGTERM)
+        threading.Timer(
+            STOP_GRACE_SECONDS, _signal_group, args=(task.process, signal.SIGKILL)
+        ).start()
+
+    def kill(self, run_id: str, sig: int = signal.SIGKILL) -> bool:
+        """Send a signal to the process running ``run_id`` (tests: simulate a crash)."""
+        with self._lock:
+            task = next((t for t in self.tasks.values() if t.run_id == run_id), None)
+        if task is None:
+            return False
+        _signal_group(task.process, sig)
+        return True
+
+    def wait_idle(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while self.tasks and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    # ---------------------------------------------------------------- events
+    def _emit(
+        self,
+        task: LocalTask,
+        last: str,
+        desired: str,
+        *,
+        exit_code: int | None = None,
+        stop_code: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        task.version += 1
+        self.on_event(
+            task_state_change_event(
+                task.description,
+                last_status=last,
+                desired_status=desired,
+                version=task.version,
+                region=self.clients.settings.region,
+                exit_code=exit_code,
+                stop_code=stop_code,
+                stopped_reason=reason,
+                container=task.container,
+            )
+        )
+
+    def _report_start_failure(self, cluster: str, task: dict[str, Any], reason: str) -> None:
+        with contextlib.suppress(Exception):
+            self.ecs.stop_task(cluster, task["taskArn"], reason)
+        self.on_event(
+            task_state_change_event(
+                task,
+                last_status="STOPPED",
+                desired_status="STOPPED",
+                version=3,
+                region=self.clients.settings.region,
+                stop_code="TaskFailedToStart",
+                stopped_reason=reason,
+                container=None,
+            )
+        )
+
+
+def _signal_group(process: subprocess.Popen[str], sig: int) -> None:
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, sig)
+
+
+def _awslogs(container: dict[str, Any], task_arn: str) -> tuple[str | None, str | None]:
+    config = container.get("logConfiguration") or {}
+    if config.get("logDriver") != "awslogs":
+        return None, None
+    options = config.get("options") or {}
+    group = options.get("awslogs-group")
+    prefix = options.get("awslogs-stream-prefix")
+    task_id = task_arn.rsplit("/", 1)[-1]
+    stream = f"{prefix}/{container.get('name')}/{task_id}" if prefix else task_id
+    return group, stream
+
+
+def task_state_change_event(
+    task: dict[str, Any],
+    *,
+    last_status: str,
+    desired_status: str,
+    version: int,
+    region: str,
+    exit_code: int | None = None,
+    stop_code: str | None = None,
+    stopped_reason: str | None = None,
+    container: str | None = None,
+) -> dict[str, Any]:
+    """An EventBridge "ECS Task State Change" event with the fields AWS sends."""
+    stamp = iso(now())
+    arn = str(task.get("taskArn", ""))
+    containers = []
+    for c in task.get("containers") or [{"name": container or "flow"}]:
+        entry: dict[str, Any] = {
+            "containerArn": c.get("containerArn", ""),
+            "name": c.get("name", container),
+            "taskArn": arn,
+            "lastStatus": last_status,
+        }
+        if exit_code is not None and (container is None or c.get("name") == container):
+            entry["exitCode"] = exit_code
+        containers.append(entry)
+    detail: dict[str, Any] = {
+        "clusterArn": task.get("clusterArn", ""),
+        "taskArn": arn,
+        "taskDefinitionArn": task.get("taskDefinitionArn", ""),
+        "lastStatus": last_status,
+        "desiredStatus": desired_status,
+        "startedBy": task.get("startedBy"),
+        "group": task.get("group"),
+        "launchType": task.get("launchType", "FARGATE"),
+        "version": version,
+        "containers": containers,
+        "createdAt": stamp,
+        "updatedAt": stamp,
+        "tags": task.get("tags", []),
+    }
+    if last_status == "RUNNING":
+        detail["startedAt"] = stamp
+    if last_status == "STOPPED":
+        detail.update(stoppedAt=stamp, stopCode=stop_code, stoppedReason=stopped_reason)
+    account = arn.split(":")[4] if arn.count(":") >= 5 else "123456789012"
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "ECS Task State Change",
+        "source": "aws.ecs",
+        "account": account,
+        "time": stamp,
+        "region": region,
+        "resources": [arn],
+        "detail": detail,
+    }
