@@ -1,14 +1,31 @@
 """pushpool: self-hosted push work pools on AWS.
 
-from pushpool import flow
+    from pushpool import flow
 
-@flow(log_prints=True)
-def my_flow(name: str = "World"):
-    print(f"Hello {name}!")
+    @flow(log_prints=True)
+    def my_flow(name: str = "World"):
+        print(f"Hello {name}!")
+
+The SDK names are loaded on first use, so the Lambda handlers (which import ``pushpool.*``
+modules but never the SDK) do not pay for it at cold start.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from pushpool.errors import PushpoolError
-from pushpool.flows import Flow, flow, from_source
+
+if TYPE_CHECKING:
+    from pushpool.flows import Flow, flow, from_source
 
 __all__ = ["Flow", "PushpoolError", "flow", "from_source"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Flow", "flow", "from_source"):
+        from pushpool import flows
+
+        return getattr(flows, name)
+    raise AttributeError(f"module 'pushpool' has no attribute {name!r}")

@@ -214,8 +214,8 @@ class Dispatcher:
         return "dispatched"
 
     def prepare(self, run: FlowRun, pool: WorkPool, deployment: Deployment) -> LaunchRequest:
-        """Merge and validate variables, render the template, build the ECS requests."""
-        variables = templates.validate_job_variables(
+        """Merge variables, render the template, build the ECS requests."""
+        variables = templates.resolve_job_variables(
             pool.base_job_template, deployment.job_variables, run.job_variables
         )
         context = {

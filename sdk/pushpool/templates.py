@@ -14,8 +14,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import jsonschema
-
 from pushpool.errors import JobVariablesError, TemplateError
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
@@ -167,6 +165,8 @@ def check_template(template: Mapping[str, Any]) -> None:
     variables = template.get("variables")
     if not isinstance(config, Mapping) or not isinstance(variables, Mapping):
         raise TemplateError("Both 'job_configuration' and 'variables' must be JSON objects.")
+    import jsonschema
+
     try:
         jsonschema.Draft202012Validator.check_schema(dict(variables))
     except jsonschema.SchemaError as exc:
@@ -236,6 +236,17 @@ def _reject_unknown(values: Mapping[str, Any], properties: Mapping[str, Any]) ->
         )
 
 
+def resolve_job_variables(
+    template: Mapping[str, Any], *layers: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Pool defaults merged with the layers, rejecting unknown names. No schema validation: that
+    happened when the deployment and run were created; AWS rejects anything that slipped by."""
+    properties = template.get("variables", {}).get("properties", {})
+    for layer in layers:
+        _reject_unknown(layer or {}, properties)
+    return merge_job_variables(variable_defaults(template), *layers)
+
+
 def validate_job_variables(
     template: Mapping[str, Any], *layers: Mapping[str, Any] | None
 ) -> dict[str, Any]:
@@ -244,11 +255,11 @@ def validate_job_variables(
     Returns the merged variables. Raises JobVariablesError naming the variable, the value and the
     rule it breaks.
     """
+    import jsonschema  # not needed by the dispatcher's hot path (see resolve_job_variables)
+
     schema = dict(template.get("variables", {}))
+    merged = resolve_job_variables(template, *layers)
     properties = schema.get("properties", {})
-    for layer in layers:
-        _reject_unknown(layer or {}, properties)
-    merged = merge_job_variables(variable_defaults(template), *layers)
     validator = jsonschema.Draft202012Validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(merged))
     if error is not None:

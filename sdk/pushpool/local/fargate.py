@@ -206,7 +206,8 @@ class LocalFargate:
                 batch, last_flush = [], time.monotonic()
         self._flush(task, batch)
         code = task.process.wait()
-        self._stopped(task, code)
+        # a container killed by a signal exits 128 + signal number, as docker and ECS report it
+        self._stopped(task, 128 - code if code < 0 else code)
 
     def _flush(self, task: LocalTask, lines: list[tuple[float, str]]) -> None:
         if lines and task.log_group and task.log_stream:
