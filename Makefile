@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-CODE := sdk functions tests bench examples infra
+CODE := $(wildcard sdk functions tests bench examples infra)
 
 .PHONY: quickstart test lint typecheck unit e2e bench dev clean
 
