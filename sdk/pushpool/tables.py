@@ -13,9 +13,10 @@ Layout
 
 ``<prefix>-runs`` (id): one item per flow run.
     GSI ``due``     (due_pool, due_at): sparse. Only runs that need the dispatcher carry these
-                    attributes: SCHEDULED runs (due_at = scheduled time or backoff end) and claims
-                    not yet launched (due_at = lease expiry). A tick costs one Query per active
-                    pool however many runs are stored.
+                    attributes: SCHEDULED runs (due_at = scheduled time or backoff end), claims
+                    not yet launched (due_at = lease expiry) and launched tasks not yet RUNNING
+                    (due_at = start deadline). A tick costs one Query per active pool however
+                    many runs are stored.
     GSI ``by_pool`` (pool, created_at): newest runs of a pool, for listing.
     Stream          NEW_AND_OLD_IMAGES: new SCHEDULED runs wake the dispatcher at once.
     TTL             expires_at: finished runs expire after ``run_ttl_days``.
@@ -48,6 +49,9 @@ DUE_PROJECTED = [
     "job_variables",
     "lease_until",
     "throttled",
+    "task_arn",
+    "cluster",
+    "launched_at",
 ]
 
 

@@ -1,15 +1,13 @@
-"""The DynamoDB store: pools, queues, deployments, task definitions and flow runs.
+"""Flow runs: the ``<prefix>-runs`` table, its due index, claims, launches and transitions.
 
-The only module that talks to DynamoDB. Every state change is a conditional write whose condition is
-built from :mod:`pushpool.states`; a lost race raises :class:`~pushpool.errors.ConflictError` (or its
-subclass ``StateTransitionError``) carrying the item as it is now, read from
-``ReturnValuesOnConditionCheckFailure`` rather than a second request. Must never decide *what* to
-do (that is dispatch/events/runner logic), only do it atomically.
+Every state change is a conditional write built from :mod:`pushpool.states`; a lost race raises
+``ConflictError``/``StateTransitionError`` carrying the stored item, read from
+``ReturnValuesOnConditionCheckFailure`` rather than a second request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -18,19 +16,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from pushpool import tables
-from pushpool.aws._errors import CONNECTION_ERRORS, error_code, raise_connection_error, translate
-from pushpool.aws.clients import Clients, default_clients
-from pushpool.aws.codec import check_size, from_item, serialize, to_item, to_plain
+from pushpool.aws._errors import error_code, translate
+from pushpool.aws.codec import check_size, from_item, to_item, to_plain
+from pushpool.aws.dynamodb.base import StoreBase
 from pushpool.aws.expressions import Expr
-from pushpool.config import Settings
 from pushpool.errors import (
-    AlreadyExistsError,
-    ConfigurationError,
     ConflictError,
     NotFoundError,
     StateTransitionError,
 )
-from pushpool.models import DEFAULT_QUEUE, Deployment, FlowRun, State, WorkPool, WorkQueue
+from pushpool.models import DEFAULT_QUEUE, FlowRun, State, WorkPool, WorkQueue
 from pushpool.states import ALLOWED_FROM, StateType
 from pushpool.timeutil import iso, now
 
@@ -49,283 +44,7 @@ class Claim:
     reason: str = ""
 
 
-class Store:
-    """DynamoDB persistence for pushpool. Construct with injected ``clients`` in tests."""
-
-    def __init__(self, clients: Clients | None = None, settings: Settings | None = None) -> None:
-        self.clients = clients or default_clients()
-        self.settings = settings or self.clients.settings
-        self.control = self.settings.control_table
-        self.runs = self.settings.runs_table
-
-    @property
-    def ddb(self) -> Any:
-        return self.clients("dynamodb")
-
-    # ---------------------------------------------------------------- low-level helpers
-    def _call(self, operation: str, what: str, **kwargs: Any) -> Any:
-        try:
-            return getattr(self.ddb, operation)(**kwargs)
-        except CONNECTION_ERRORS as exc:
-            raise_connection_error(exc, self.settings.endpoint_url)
-        except ClientError as exc:
-            code = error_code(exc)
-            if code == "ResourceNotFoundException":
-                raise ConfigurationError(
-                    f"DynamoDB table {kwargs.get('TableName', '')!r} does not exist in "
-                    f"{self.settings.region}. Start the local emulator with `pushpool dev`, or "
-                    "provision a pool with `pushpool create NAME --provision-infra`."
-                ) from exc
-            if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
-                raise
-            translate(exc, what, self.settings.endpoint_url)
-
-    def _query(self, what: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        limit = kwargs.pop("MaxItems", None)
-        seen = 0
-        while True:
-            page = self._call("query", what, **kwargs)
-            for item in page.get("Items", []):
-                yield from_item(item)
-                seen += 1
-                if limit is not None and seen >= limit:
-                    return
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def _control_key(self, pk: str, sk: str) -> dict[str, Any]:
-        return {"pk": {"S": pk}, "sk": {"S": sk}}
-
-    def _update(self, table: str, key: dict[str, Any], expr: Expr, what: str) -> dict[str, Any]:
-        try:
-            response = self._call(
-                "update_item",
-                what,
-                TableName=table,
-                Key=key,
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **expr.update_kwargs(),
-            )
-        except ClientError as exc:
-            old = exc.response.get("Item")
-            raise ConflictError(
-                f"{what}: the item changed or does not exist.",
-                current=from_item(old) if old else None,
-            ) from exc
-        return from_item(response["Attributes"])
-
-    # ---------------------------------------------------------------- pools
-    def create_pool(self, pool: WorkPool, *, overwrite: bool = False) -> WorkPool:
-        """Create a pool; with ``overwrite`` update its definition but keep counters and queues."""
-        plain = to_plain(pool)
-        check_size(plain, f"Work pool {pool.name!r}")
-        if overwrite:
-            expr = Expr()
-            for field in (
-                "name",
-                "type",
-                "description",
-                "base_job_template",
-                "concurrency_limit",
-                "start_deadline_seconds",
-                "infra_retries",
-                "updated_at",
-            ):
-                expr.set(field, plain[field])
-            for field in ("created_at", "paused", "active_runs", "queues", "infrastructure"):
-                ref = expr.name(field)
-                expr.set_raw(f"{ref} = if_not_exists({ref}, {expr.value(plain[field])})")
-            key = self._control_key(tables.POOL_PK, pool.name)
-            return WorkPool.model_validate(self._update(self.control, key, expr, "Update pool"))
-        item = {"pk": tables.POOL_PK, "sk": pool.name, **plain}
-        try:
-            self._call(
-                "put_item",
-                "Create pool",
-                TableName=self.control,
-                Item=to_item(item),
-                # a pool name is taken once; --overwrite goes through the update path above
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as exc:
-            raise AlreadyExistsError(
-                f"Work pool {pool.name!r} already exists. Use --overwrite to update it."
-            ) from exc
-        return pool
-
-    def get_pool(self, name: str) -> WorkPool:
-        response = self._call(
-            "get_item",
-            "Read pool",
-            TableName=self.control,
-            Key=self._control_key(tables.POOL_PK, name),
-            ConsistentRead=True,
-        )
-        if "Item" not in response:
-            raise NotFoundError(
-                f"Work pool {name!r} not found. Create it with `pushpool create {name}` "
-                "or list pools with `pushpool pool ls`."
-            )
-        return WorkPool.model_validate(from_item(response["Item"]))
-
-    def list_pools(self) -> list[WorkPool]:
-        items = self._query(
-            "List pools",
-            TableName=self.control,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": tables.POOL_PK}},
-        )
-        return [WorkPool.model_validate(item) for item in items]
-
-    def update_pool(self, name: str, **fields: Any) -> WorkPool:
-        expr = Expr().when("attribute_exists(pk)")
-        for field, value in {**fields, "updated_at": now()}.items():
-            expr.set(field, to_plain(value))
-        try:
-            item = self._update(
-                self.control, self._control_key(tables.POOL_PK, name), expr, "Update pool"
-            )
-        except ConflictError as exc:
-            raise NotFoundError(f"Work pool {name!r} not found. See `pushpool pool ls`.") from exc
-        return WorkPool.model_validate(item)
-
-    def delete_pool(self, name: str) -> None:
-        try:
-            self._call(
-                "delete_item",
-                "Delete pool",
-                TableName=self.control,
-                Key=self._control_key(tables.POOL_PK, name),
-                ConditionExpression="attribute_exists(pk)",  # deleting nothing is a typo, say so
-            )
-        except ClientError as exc:
-            raise NotFoundError(f"Work pool {name!r} not found. See `pushpool pool ls`.") from exc
-
-    # ---------------------------------------------------------------- queues
-    def create_queue(self, pool: str, queue: WorkQueue) -> WorkPool:
-        expr = Expr().set(f"queues.{queue.name}", to_plain(queue)).set("updated_at", now())
-        pool_ref = expr.name("pk")
-        queue_ref = expr.name(f"queues.{queue.name}")
-        # the pool must exist and the queue must not: creating twice would reset its counter
-        expr.when(f"attribute_exists({pool_ref}) AND attribute_not_exists({queue_ref})")
-        try:
-            item = self._update(
-                self.control, self._control_key(tables.POOL_PK, pool), expr, "Create queue"
-            )
-        except ConflictError as exc:
-            self.get_pool(pool)  # raises NotFoundError for a missing pool
-            raise AlreadyExistsError(
-                f"Queue {queue.name!r} already exists in pool {pool!r}. "
-                f"Change it with `pushpool queue set-concurrency-limit` or pause/resume it."
-            ) from exc
-        return WorkPool.model_validate(item)
-
-    def update_queue(self, pool: str, queue: str, **fields: Any) -> WorkPool:
-        expr = Expr()
-        for field, value in fields.items():
-            expr.set(f"queues.{queue}.{field}", to_plain(value))
-        expr.set("updated_at", now())
-        expr.when(f"attribute_exists({expr.name(f'queues.{queue}')})")
-        try:
-            item = self._update(
-                self.control, self._control_key(tables.POOL_PK, pool), expr, "Update queue"
-            )
-        except ConflictError as exc:
-            self.get_pool(pool)
-            raise NotFoundError(
-                f"Queue {queue!r} not found in pool {pool!r}. "
-                f"List queues with `pushpool queue ls --pool {pool}`."
-            ) from exc
-        return WorkPool.model_validate(item)
-
-    # ---------------------------------------------------------------- deployments
-    def put_deployment(self, deployment: Deployment) -> tuple[Deployment, bool]:
-        """Create or update (by flow/name). Returns the stored deployment and whether it is new."""
-        existing = self.find_deployment(deployment.full_name)
-        if existing is not None:
-            deployment = deployment.model_copy(
-                update={"id": existing.id, "created_at": existing.created_at, "updated_at": now()}
-            )
-        plain = to_plain(deployment)
-        check_size(plain, f"Deployment {deployment.full_name!r}")
-        item = {"pk": tables.DEPLOYMENT_PK, "sk": deployment.full_name, **plain}
-        self._call("put_item", "Save deployment", TableName=self.control, Item=to_item(item))
-        return deployment, existing is None
-
-    def find_deployment(self, full_name: str) -> Deployment | None:
-        response = self._call(
-            "get_item",
-            "Read deployment",
-            TableName=self.control,
-            Key=self._control_key(tables.DEPLOYMENT_PK, full_name),
-            ConsistentRead=True,
-        )
-        return (
-            Deployment.model_validate(from_item(response["Item"])) if "Item" in response else None
-        )
-
-    def get_deployment(self, full_name: str) -> Deployment:
-        found = self.find_deployment(full_name)
-        if found is None:
-            hint = "" if "/" in full_name else " Name it as '<flow>/<deployment>'."
-            raise NotFoundError(
-                f"Deployment {full_name!r} not found.{hint} List deployments with "
-                "`pushpool deployment ls`."
-            )
-        return found
-
-    def list_deployments(self) -> list[Deployment]:
-        items = self._query(
-            "List deployments",
-            TableName=self.control,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": tables.DEPLOYMENT_PK}},
-        )
-        return [Deployment.model_validate(item) for item in items]
-
-    def get_deployments(self, full_names: Iterable[str]) -> dict[str, Deployment]:
-        """Many deployments in one BatchGetItem per 100 names."""
-        names = sorted(set(full_names))
-        found: dict[str, Deployment] = {}
-        for start in range(0, len(names), 100):
-            keys = [self._control_key(tables.DEPLOYMENT_PK, n) for n in names[start : start + 100]]
-            request: dict[str, Any] = {self.control: {"Keys": keys, "ConsistentRead": True}}
-            while request:
-                response = self._call("batch_get_item", "Read deployments", RequestItems=request)
-                for item in response.get("Responses", {}).get(self.control, []):
-                    deployment = Deployment.model_validate(from_item(item))
-                    found[deployment.full_name] = deployment
-                request = response.get("UnprocessedKeys") or {}
-        return found
-
-    def delete_deployment(self, full_name: str) -> None:
-        try:
-            self._call(
-                "delete_item",
-                "Delete deployment",
-                TableName=self.control,
-                Key=self._control_key(tables.DEPLOYMENT_PK, full_name),
-                ConditionExpression="attribute_exists(pk)",
-            )
-        except ClientError as exc:
-            raise NotFoundError(f"Deployment {full_name!r} not found.") from exc
-
-    # ---------------------------------------------------------------- task definitions
-    def get_task_definition(self, content_hash: str) -> str | None:
-        response = self._call(
-            "get_item",
-            "Read task definition",
-            TableName=self.control,
-            Key=self._control_key(tables.TASKDEF_PK, content_hash),
-        )
-        return str(from_item(response["Item"])["arn"]) if "Item" in response else None
-
-    def put_task_definition(self, content_hash: str, arn: str) -> None:
-        item = {"pk": tables.TASKDEF_PK, "sk": content_hash, "arn": arn, "created_at": iso(now())}
-        self._call("put_item", "Save task definition", TableName=self.control, Item=to_item(item))
-
+class RunStore(StoreBase):
     # ---------------------------------------------------------------- runs: create and read
     def create_run(self, run: FlowRun) -> FlowRun:
         if not run.state_history:
@@ -486,25 +205,53 @@ class Store:
         claimed.update(state="PENDING", state_message=message)
         return Claim(ClaimOutcome.CLAIMED, FlowRun.model_validate(claimed))
 
-    def record_launch(self, run: FlowRun, *, at: datetime, **fields: Any) -> FlowRun:
-        """Store the task that runs this attempt; the run leaves the due index."""
+    def record_launch(
+        self, run: FlowRun, *, at: datetime, deadline: datetime | None = None, **fields: Any
+    ) -> FlowRun:
+        """Store the task that runs this attempt. While the run is still PENDING it stays in the
+        due index until ``deadline`` (the start deadline); otherwise it leaves the index."""
+        values = {**fields, "launched_at": iso(at), "updated_at": iso(at)}
+        if deadline is not None:
+            expr = Expr()
+            for key, value in values.items():
+                expr.set(key, to_plain(value))
+            expr.set("due_at", iso(deadline)).remove("lease_until")
+            # the attempt we launched, recorded once, and only a run still waiting for its task
+            # may stay in the due index (the runner may already have marked it RUNNING)
+            expr.when(self._launch_condition(expr, run.attempt))
+            expr.when(f"{expr.name('state')} = {expr.value('PENDING')}")
+            try:
+                item = self._update(self.runs, {"id": {"S": run.id}}, expr, "Record launch")
+                return FlowRun.model_validate(item)
+            except ConflictError as exc:
+                current = exc.current or {}
+                if current.get("task_arn") or current.get("attempt") != run.attempt:
+                    raise
         expr = Expr()
-        for key, value in {**fields, "launched_at": iso(at), "updated_at": iso(at)}.items():
+        for key, value in values.items():
             expr.set(key, to_plain(value))
         expr.remove("due_pool", "due_at", "lease_until")
-        # only the attempt we launched, and only once: a re-drive may have recorded it already
-        expr.when(
-            f"{expr.name('attempt')} = {expr.value(run.attempt)} "
-            f"AND attribute_not_exists({expr.name('task_arn')})"
-        )
+        expr.when(self._launch_condition(expr, run.attempt))
         item = self._update(self.runs, {"id": {"S": run.id}}, expr, "Record launch")
         return FlowRun.model_validate(item)
 
-    def record_task_event(self, run: FlowRun, version: int, fields: dict[str, Any]) -> FlowRun:
-        """Store facts from an ECS task event without changing state, if the event is newer."""
+    @staticmethod
+    def _launch_condition(expr: Expr, attempt: int) -> str:
+        return (
+            f"{expr.name('attempt')} = {expr.value(attempt)} "
+            f"AND attribute_not_exists({expr.name('task_arn')})"
+        )
+
+    def record_task_event(
+        self, run: FlowRun, version: int, fields: dict[str, Any], *, started: bool = False
+    ) -> FlowRun:
+        """Store facts from an ECS task event without changing state, if the event is newer.
+        ``started``: the task reached RUNNING, so its start deadline no longer applies."""
         expr = Expr()
         for key, value in {**fields, "task_event_version": version}.items():
             expr.set(key, to_plain(value))
+        if started:
+            expr.remove("due_pool", "due_at")
         seen = expr.name("task_event_version")
         # events arrive out of order: an older version never overwrites a newer one
         expr.when(f"attribute_not_exists({seen}) OR {seen} < {expr.value(version)}")
@@ -553,6 +300,8 @@ class Store:
         elif target is StateType.SCHEDULED:
             expr.set("due_pool", run.pool).set("due_at", iso(due_at or at))
             to_remove += ["lease_until"]
+        else:  # RUNNING or CANCELLING: no start deadline or lease left to watch
+            to_remove += ["due_pool", "due_at", "lease_until"]
         if releases:
             expr.set("slot_held", False)
             expr.when(f"{expr.name('slot_held')} = {expr.value(True)}")
@@ -659,6 +408,3 @@ def _transition_error(
     return StateTransitionError(
         f"Run {run.id} is {stored.state}; cannot move it to {target}.", current=stored
     )
-
-
-__all__ = ["DEFAULT_QUEUE", "Claim", "ClaimOutcome", "Store", "serialize"]

@@ -1,0 +1,18 @@
+"""The DynamoDB adapter: the only code that talks to DynamoDB.
+
+Every state change is a conditional write whose condition comes from :mod:`pushpool.states`; a lost
+race raises :class:`~pushpool.errors.ConflictError` (or ``StateTransitionError``) carrying the item
+as it is now. Must never decide *what* to do (dispatch/events/runner logic), only do it atomically.
+"""
+
+from __future__ import annotations
+
+from pushpool.aws.dynamodb.control import ControlStore
+from pushpool.aws.dynamodb.runs import Claim, ClaimOutcome, RunStore
+
+
+class Store(ControlStore, RunStore):
+    """Pools, queues, deployments, task definitions (control table) and flow runs (runs table)."""
+
+
+__all__ = ["Claim", "ClaimOutcome", "Store"]

@@ -1,0 +1,97 @@
+"""DynamoDB access shared by the store's parts: the client, error translation, paging, updates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pushpool import tables
+from pushpool.aws._errors import CONNECTION_ERRORS, error_code, raise_connection_error, translate
+from pushpool.aws.clients import Clients, default_clients
+from pushpool.aws.codec import from_item
+from pushpool.aws.expressions import Expr
+from pushpool.config import Settings
+from pushpool.errors import (
+    ConfigurationError,
+    ConflictError,
+)
+from pushpool.models import WorkPool
+
+
+class StoreBase:
+    """DynamoDB persistence for pushpool. Construct with injected ``clients`` in tests."""
+
+    def __init__(self, clients: Clients | None = None, settings: Settings | None = None) -> None:
+        self.clients = clients or default_clients()
+        self.settings = settings or self.clients.settings
+        self.control = self.settings.control_table
+        self.runs = self.settings.runs_table
+
+    @property
+    def ddb(self) -> Any:
+        return self.clients("dynamodb")
+
+    # ---------------------------------------------------------------- low-level helpers
+    def _call(self, operation: str, what: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.ddb, operation)(**kwargs)
+        except CONNECTION_ERRORS as exc:
+            raise_connection_error(exc, self.settings.endpoint_url)
+        except ClientError as exc:
+            code = error_code(exc)
+            if code == "ResourceNotFoundException":
+                raise ConfigurationError(
+                    f"DynamoDB table {kwargs.get('TableName', '')!r} does not exist in "
+                    f"{self.settings.region}. Start the local emulator with `pushpool dev`, or "
+                    "provision a pool with `pushpool create NAME --provision-infra`."
+                ) from exc
+            if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+                raise
+            translate(exc, what, self.settings.endpoint_url)
+
+    def _query(self, what: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        limit = kwargs.pop("MaxItems", None)
+        seen = 0
+        while True:
+            page = self._call("query", what, **kwargs)
+            for item in page.get("Items", []):
+                yield from_item(item)
+                seen += 1
+                if limit is not None and seen >= limit:
+                    return
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _control_key(self, pk: str, sk: str) -> dict[str, Any]:
+        return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+    def _update(self, table: str, key: dict[str, Any], expr: Expr, what: str) -> dict[str, Any]:
+        try:
+            response = self._call(
+                "update_item",
+                what,
+                TableName=table,
+                Key=key,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **expr.update_kwargs(),
+            )
+        except ClientError as exc:
+            old = exc.response.get("Item")
+            raise ConflictError(
+                f"{what}: the item changed or does not exist.",
+                current=from_item(old) if old else None,
+            ) from exc
+        return from_item(response["Attributes"])
+
+    def list_pools(self) -> list[WorkPool]:
+        items = self._query(
+            "List pools",
+            TableName=self.control,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": tables.POOL_PK}},
+        )
+        return [WorkPool.model_validate(item) for item in items]
