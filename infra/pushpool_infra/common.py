@@ -1,0 +1,205 @@
+"""Names, tags and IAM policy builders shared by the components.
+
+Every physical name of a pool's resources is derived here from (prefix, pool), so several pools and
+prefixes share one account and region without clashing, and the CLI, the dispatcher and the console
+agree on them. IAM documents are built as data (then JSON), never with wildcard actions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import pulumi
+import pulumi_aws as aws
+
+from pushpool.launch import family_name
+
+NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+MAX_BASE = 40  # longest derived name ("<base>-dispatcher-tick") must fit AWS' 64-character limits
+ECS_TASKS = "ecs-tasks.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class PoolNames:
+    """Physical names of one pool's resources."""
+
+    prefix: str
+    pool: str
+
+    def __post_init__(self) -> None:
+        for label, value in (("prefix", self.prefix), ("pool name", self.pool)):
+            if not NAME.match(value):
+                raise ValueError(
+                    f"Invalid {label} {value!r} for AWS resources: use lowercase letters, digits "
+                    "and hyphens, starting and ending with a letter or digit (e.g. 'my-pool')."
+                )
+        if len(self.base) > MAX_BASE:
+            raise ValueError(
+                f"'{self.base}' is {len(self.base)} characters; prefix and pool name together "
+                f"must stay within {MAX_BASE - 1} characters. Choose a shorter pool name."
+            )
+
+    @property
+    def base(self) -> str:
+        return f"{self.prefix}-{self.pool}"
+
+    @property
+    def cluster(self) -> str:
+        return self.base
+
+    @property
+    def task_family(self) -> str:
+        """Task definition family the dispatcher registers and runs (IAM-scoped to it).
+
+        The launcher names it (``pushpool.launch.family_name``); IAM must name the same one.
+        """
+        return family_name(self.pool)
+
+    @property
+    def log_group(self) -> str:
+        return f"/{self.prefix}/{self.pool}"
+
+    @property
+    def repository(self) -> str:
+        return self.base
+
+    @property
+    def dispatcher(self) -> str:
+        return f"{self.base}-dispatcher"
+
+    @property
+    def task_events(self) -> str:
+        return f"{self.base}-task-events"
+
+    @property
+    def secrets_prefix(self) -> str:
+        """Secrets Manager / SSM names the pool's tasks may read: ``<prefix>/<pool>/...``."""
+        return f"{self.prefix}/{self.pool}/"
+
+    def tags(self) -> dict[str, str]:
+        return {
+            "pushpool:prefix": self.prefix,
+            "pushpool:pool": self.pool,
+            "managed-by": "pushpool",
+        }
+
+
+@dataclass(frozen=True)
+class Account:
+    """Where ARNs point: resolved once by the program and handed to the components."""
+
+    account_id: pulumi.Input[str]
+    region: pulumi.Input[str]
+    partition: pulumi.Input[str] = "aws"
+
+    def arn(self, service: str, resource: str) -> pulumi.Output[str]:
+        return pulumi.Output.concat(
+            "arn:",
+            self.partition,
+            ":",
+            service,
+            ":",
+            self.region,
+            ":",
+            self.account_id,
+            ":",
+            resource,
+        )
+
+
+class RoleWithPolicy(NamedTuple):
+    role: aws.iam.Role
+    policy: aws.iam.RolePolicy
+
+    @property
+    def arn(self) -> pulumi.Output[str]:
+        return self.role.arn
+
+
+def allow(
+    actions: Sequence[str],
+    resources: Any,
+    condition: Mapping[str, Any] | None = None,
+    sid: str | None = None,
+) -> dict[str, Any]:
+    """One Allow statement. Actions are always named: a ``*`` in an action is a bug."""
+    for action in actions:
+        if "*" in action:
+            raise ValueError(f"IAM action {action!r} uses a wildcard; name the actions instead.")
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Action": sorted(actions),
+        "Resource": resources,
+    }
+    if sid:
+        statement["Sid"] = sid
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def policy_json(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def assume_role_policy(service: str, account_id: pulumi.Input[str]) -> pulumi.Output[str]:
+    """Trust ``service``, only on behalf of this account (confused-deputy guard)."""
+    return policy_json(
+        [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": service},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            }
+        ]
+    )
+
+
+def role(
+    name: str,
+    role_name: str,
+    service: str,
+    account: Account,
+    statements: Sequence[Mapping[str, Any]],
+    parent: pulumi.Resource,
+    tags: Mapping[str, str],
+    description: str,
+) -> RoleWithPolicy:
+    """An IAM role trusted by ``service`` with one inline least-privilege policy.
+
+    Depend on ``policy`` (not only the role) where AWS checks permissions at creation time: event
+    source mappings and on-failure destinations are validated against the role's policy.
+    """
+    created = aws.iam.Role(
+        name,
+        name=role_name,
+        description=description,
+        assume_role_policy=assume_role_policy(service, account.account_id),
+        tags=dict(tags),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    policy = aws.iam.RolePolicy(
+        f"{name}-policy",
+        role=created.id,
+        name="least-privilege",
+        policy=policy_json(statements),
+        opts=pulumi.ResourceOptions(parent=created),
+    )
+    return RoleWithPolicy(created, policy)
+
+
+def table_resources(table_arns: Sequence[pulumi.Input[str]], *, indexes: bool) -> list[Any]:
+    """Table ARNs, plus their ``/index/*`` ARNs when the caller queries indexes."""
+    resources: list[Any] = list(table_arns)
+    if indexes:
+        resources += [pulumi.Output.concat(arn, "/index/*") for arn in table_arns]
+    return resources
+
+
+def log_streams(log_group_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The ARN that covers a log group's streams (the provider's ``arn`` has no ``:*``)."""
+    return pulumi.Output.concat(log_group_arn, ":*")

@@ -1,0 +1,179 @@
+"""The two stack shapes: ``shared`` (a prefix's tables) and ``pool`` (one work pool's resources).
+
+Each function wires components and returns the stack outputs under the names of
+``pushpool.provision.outputs`` (the contract the CLI reads back). Values come in as arguments;
+reading Pulumi config is ``__main__.py``'s job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from pushpool.config import Settings
+from pushpool.provision import outputs as out
+
+from .common import Account, PoolNames
+from .compute import Compute, ComputeArgs
+from .console import Console, ConsoleArgs
+from .dispatcher import Dispatcher, DispatcherArgs
+from .state import State, StateArgs
+from .task_events import TaskEvents, TaskEventsArgs
+
+LAMBDA_ARCHITECTURE = "x86_64"  # must match pushpool.provision.package's default build
+VPC_MODES = ("auto", "default", "create")
+
+
+def shared_stack(*, prefix: str, region: str, deletion_protection: bool = False) -> dict[str, Any]:
+    state = State(
+        f"{prefix}-state",
+        StateArgs(
+            prefix=prefix,
+            deletion_protection=deletion_protection,
+            tags={"pushpool:prefix": prefix, "managed-by": "pushpool"},
+        ),
+    )
+    control, runs = state.tables["control"], state.tables["runs"]
+    return {
+        out.CONTROL_TABLE: control.name,
+        out.RUNS_TABLE: runs.name,
+        out.CONTROL_TABLE_ARN: control.arn,
+        out.RUNS_TABLE_ARN: runs.arn,
+        out.RUNS_STREAM_ARN: runs.stream_arn,
+        out.REGION: region,
+        out.PREFIX: prefix,
+    }
+
+
+def resolve_vpc_mode(vpc_mode: str) -> str:
+    """``auto`` becomes ``default`` when the account has a default VPC here, else ``create``."""
+    if vpc_mode not in VPC_MODES:
+        raise ValueError(
+            f"pushpool:vpcMode must be one of {', '.join(VPC_MODES)}, not {vpc_mode!r}."
+        )
+    if vpc_mode != "auto":
+        return vpc_mode
+    found = aws.ec2.get_vpcs(filters=[aws.ec2.GetVpcsFilterArgs(name="isDefault", values=["true"])])
+    return "default" if found.ids else "create"
+
+
+def pool_stack(
+    *,
+    prefix: str,
+    pool: str,
+    region: str,
+    lambda_zip: str,
+    vpc_mode: str = "auto",
+    log_retention_days: int = 30,
+    alarm_actions: list[str] | None = None,
+) -> dict[str, Any]:
+    """One pool's resources. The shared stack of ``prefix`` must exist (its tables are read)."""
+    names = PoolNames(prefix, pool)
+    settings = Settings(prefix=prefix, region=region)
+    tags = names.tags()
+    identity = aws.get_caller_identity_output()
+    account = Account(
+        account_id=identity.account_id,
+        region=region,
+        partition=aws.get_partition_output().partition,
+    )
+    control = aws.dynamodb.get_table_output(name=settings.control_table)
+    runs = aws.dynamodb.get_table_output(name=settings.runs_table)
+    mode = resolve_vpc_mode(vpc_mode)
+
+    compute = Compute(
+        f"{names.base}-compute",
+        ComputeArgs(
+            names=names,
+            account=account,
+            table_arns=[control.arn, runs.arn],
+            vpc_mode=mode,
+            log_retention_days=log_retention_days,
+            tags=tags,
+        ),
+    )
+    code = pulumi.FileArchive(lambda_zip)
+    environment: dict[str, pulumi.Input[str]] = {
+        "PUSHPOOL_PREFIX": prefix,
+        "PUSHPOOL_CONTROL_TABLE": settings.control_table,
+        "PUSHPOOL_RUNS_TABLE": settings.runs_table,
+        "PUSHPOOL_POOL": pool,
+        "POWERTOOLS_METRICS_NAMESPACE": "pushpool",
+    }
+    dispatcher = Dispatcher(
+        f"{names.base}-dispatcher",
+        DispatcherArgs(
+            names=names,
+            account=account,
+            code=code,
+            environment=environment,
+            control_table_arn=control.arn,
+            runs_table_arn=runs.arn,
+            runs_stream_arn=runs.stream_arn,
+            cluster_arn=compute.cluster.arn,
+            task_role_arn=compute.task_role.arn,
+            execution_role_arn=compute.execution_role.arn,
+            architecture=LAMBDA_ARCHITECTURE,
+            log_retention_days=log_retention_days,
+            tags=tags,
+        ),
+    )
+    task_events = TaskEvents(
+        f"{names.base}-task-events",
+        TaskEventsArgs(
+            names=names,
+            account=account,
+            code=code,
+            environment=environment,
+            control_table_arn=control.arn,
+            runs_table_arn=runs.arn,
+            cluster_arn=compute.cluster.arn,
+            architecture=LAMBDA_ARCHITECTURE,
+            log_retention_days=log_retention_days,
+            tags=tags,
+        ),
+    )
+    console = Console(
+        f"{names.base}-console",
+        ConsoleArgs(
+            names=names,
+            region=region,
+            cluster_name=compute.cluster.name,
+            dispatcher_function=dispatcher.function.name,
+            dead_letter_queues=[
+                dispatcher.dead_letter_queue.name,
+                task_events.dead_letter_queue.name,
+            ],
+            log_groups=[
+                compute.log_group.name,
+                dispatcher.log_group.name,
+                task_events.log_group.name,
+            ],
+            alarm_actions=list(alarm_actions or []),
+            tags=tags,
+        ),
+    )
+
+    return {
+        out.CLUSTER_NAME: compute.cluster.name,
+        out.CLUSTER_ARN: compute.cluster.arn,
+        out.SUBNETS: compute.subnet_ids,
+        out.SECURITY_GROUPS: pulumi.Output.all(compute.security_group.id).apply(list),
+        out.ASSIGN_PUBLIC_IP: "ENABLED",  # both network modes use public subnets, no NAT
+        out.EXECUTION_ROLE_ARN: compute.execution_role.arn,
+        out.TASK_ROLE_ARN: compute.task_role.arn,
+        out.LOG_GROUP: compute.log_group.name,
+        out.IMAGE_REPOSITORY: compute.repository.repository_url,
+        out.DISPATCHER_FUNCTION: dispatcher.function.name,
+        out.TASK_EVENTS_FUNCTION: task_events.function.name,
+        out.TASK_FAMILY: names.task_family,
+        out.SECRETS_PREFIX: names.secrets_prefix,
+        out.DASHBOARD_NAME: console.dashboard.dashboard_name,
+        out.DASHBOARD_URL: console.url,
+        out.REGION: region,
+        out.PREFIX: prefix,
+        out.POOL: pool,
+        out.VPC_MODE: mode,
+    }

@@ -1,0 +1,130 @@
+"""Pulumi mocks that record every registered resource, and a runner for a stack under them.
+
+The mocks answer lookups (account, partition, default VPC, the shared tables) with fixed values and
+give each resource the ARN/URL AWS would, so IAM policies and outputs resolve to real-looking text
+the policy tests can read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+DEFAULT_VPC = "vpc-0default"
+DEFAULT_SUBNETS = ["subnet-0b", "subnet-0a", "subnet-0c"]
+STREAM_LABEL = "2024-01-01T00:00:00.000"
+
+
+@dataclass
+class Registered:
+    typ: str
+    name: str
+    inputs: dict[str, Any]
+    state: dict[str, Any]
+    custom: bool
+
+
+def _arn(service: str, resource: str) -> str:
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
+
+
+def _state(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    physical = inputs.get("name") or name
+    extra: dict[str, Any] = {}
+    if typ == "aws:dynamodb/table:Table":
+        extra["arn"] = _arn("dynamodb", f"table/{physical}")
+        if inputs.get("streamEnabled"):
+            extra["streamArn"] = f"{extra['arn']}/stream/{STREAM_LABEL}"
+    elif typ == "aws:ecs/cluster:Cluster":
+        extra["arn"] = _arn("ecs", f"cluster/{physical}")
+    elif typ == "aws:iam/role:Role":
+        extra["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{physical}"
+    elif typ == "aws:lambda/function:Function":
+        extra["arn"] = _arn("lambda", f"function:{physical}")
+        extra["invokeArn"] = f"arn:aws:apigateway:{REGION}:lambda:path/{extra['arn']}"
+    elif typ == "aws:sqs/queue:Queue":
+        extra["arn"] = _arn("sqs", physical)
+        extra["url"] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{physical}"
+    elif typ == "aws:cloudwatch/logGroup:LogGroup":
+        extra["arn"] = _arn("logs", f"log-group:{physical}")
+    elif typ == "aws:ecr/repository:Repository":
+        extra["arn"] = _arn("ecr", f"repository/{physical}")
+        extra["repositoryUrl"] = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{physical}"
+    elif typ == "aws:cloudwatch/eventRule:EventRule":
+        extra["arn"] = _arn("events", f"rule/{physical}")
+    elif typ == "aws:scheduler/schedule:Schedule":
+        extra["arn"] = _arn("scheduler", f"schedule/default/{physical}")
+    elif typ == "aws:cloudwatch/dashboard:Dashboard":
+        physical = inputs.get("dashboardName", name)
+        extra["dashboardArn"] = f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{physical}"
+    elif typ.startswith("aws:"):
+        extra["arn"] = _arn(typ.split(":")[1].split("/")[0], f"{name}")
+    resource_id = f"sg-{name}" if typ == "aws:ec2/securityGroup:SecurityGroup" else f"{name}-id"
+    return resource_id, {**inputs, **extra}
+
+
+@dataclass
+class RecordingMocks(pulumi.runtime.Mocks):
+    default_vpc: bool = True
+    resources: list[Registered] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        resource_id, state = _state(args.typ, args.name, dict(args.inputs))
+        self.resources.append(
+            Registered(args.typ, args.name, dict(args.inputs), state, bool(args.custom))
+        )
+        return resource_id, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        self.calls.append(args.token)
+        token, given = args.token, dict(args.args)
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT,
+                "arn": f"arn:aws:iam::{ACCOUNT}:user/test",
+                "userId": "AIDTEST",
+                "id": ACCOUNT,
+            }
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {"names": [f"{REGION}a", f"{REGION}b", f"{REGION}c"], "id": REGION}
+        if token == "aws:ec2/getVpcs:getVpcs":
+            return {"ids": [DEFAULT_VPC] if self.default_vpc else [], "id": REGION}
+        if token == "aws:ec2/getVpc:getVpc":
+            return {"id": DEFAULT_VPC, "cidrBlock": "172.31.0.0/16", "default": True}
+        if token == "aws:ec2/getSubnets:getSubnets":
+            filters = {f["name"]: f["values"] for f in given.get("filters", [])}
+            if filters != {"vpc-id": [DEFAULT_VPC], "default-for-az": ["true"]}:
+                raise ValueError(f"unexpected subnet filters {filters}")
+            return {"ids": list(DEFAULT_SUBNETS), "id": REGION}
+        if token == "aws:dynamodb/getTable:getTable":
+            table = given["name"]
+            arn = _arn("dynamodb", f"table/{table}")
+            stream = f"{arn}/stream/{STREAM_LABEL}" if table.endswith("-runs") else None
+            return {"name": table, "arn": arn, "streamArn": stream, "id": table}
+        raise NotImplementedError(f"no mock for invoke {token}")
+
+    def of_type(self, suffix: str) -> list[Registered]:
+        """Resources whose type token ends with ``suffix`` (e.g. ``iam/role:Role``)."""
+        return [r for r in self.resources if r.typ.endswith(suffix)]
+
+
+def run_stack(build: Callable[[], dict[str, Any]], mocks: RecordingMocks) -> dict[str, Any]:
+    """Run ``build`` under ``mocks``; return its outputs resolved to plain values."""
+    pulumi.runtime.set_mocks(mocks, project="pushpool", stack="test", preview=False)
+    resolved: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[Any]:
+        outputs = build()
+        return pulumi.Output.all(**outputs).apply(resolved.update)
+
+    program()
+    return resolved
