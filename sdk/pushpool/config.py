@@ -41,6 +41,8 @@ class Settings:
     claim_lease_seconds: int = 60
     start_deadline_seconds: int = 600
     runtask_rate: float = 20.0
+    dispatch_horizon_seconds: int = 60
+    dispatch_workers: int = 8
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -86,4 +88,6 @@ def load_settings(
         claim_lease_seconds=int(resolve(None, "PUSHPOOL_CLAIM_LEASE_SECONDS", 60, env)),
         start_deadline_seconds=int(resolve(None, "PUSHPOOL_START_DEADLINE_SECONDS", 600, env)),
         runtask_rate=float(resolve(None, "PUSHPOOL_RUNTASK_RATE", 20.0, env)),
+        dispatch_horizon_seconds=int(resolve(None, "PUSHPOOL_DISPATCH_HORIZON_SECONDS", 60, env)),
+        dispatch_workers=int(resolve(None, "PUSHPOOL_DISPATCH_WORKERS", 8, env)),
     )

@@ -3,6 +3,12 @@
 Domain logic only: which runs, in what order, what to do with each AWS answer. All I/O goes through
 the injected ``Store`` (DynamoDB) and ``Ecs``/``Ec2`` adapters. Must never call boto3 directly and
 must never write a run's state except through the store's conditional writes.
+
+A due item (from the sparse ``due`` index or a stream record) is one of:
+- SCHEDULED and due: claim it (run + slot in one transaction), launch, record the task;
+- PENDING without a task, lease expired: a claim whose dispatcher died; launch again with the same
+  client token (AWS dedupes), after adopting a task already started for it if there is one;
+- PENDING with a task past its start deadline: stop the task and crash the run (maybe retried).
 """
 
 from __future__ import annotations
@@ -10,7 +16,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import threading
+import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -26,6 +35,7 @@ from pushpool.errors import (
 )
 from pushpool.launch import LaunchRequest, build_launch
 from pushpool.models import DEFAULT_QUEUE, Deployment, FlowRun, WorkPool, WorkQueue
+from pushpool.pacing import RateLimiter
 from pushpool.states import StateType
 from pushpool.timeutil import now, parse_iso
 
@@ -46,19 +56,22 @@ class TickReport:
     dispatched: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     throttled: list[str] = field(default_factory=list)
+    crashed: list[str] = field(default_factory=list)
     blocked: dict[str, str] = field(default_factory=dict)  # pool or pool/queue -> why
     lateness_ms: list[float] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def merge(self, other: TickReport) -> None:
-        self.dispatched += other.dispatched
-        self.failed += other.failed
-        self.throttled += other.throttled
-        self.blocked.update(other.blocked)
-        self.lateness_ms += other.lateness_ms
+    def add(self, kind: str, run_id: str) -> None:
+        with self._lock:
+            getattr(self, kind).append(run_id)
+
+    def block(self, key: str, reason: str) -> None:
+        with self._lock:
+            self.blocked[key] = reason
 
 
 def backoff(throttled: int, rng: Callable[[], float] = random.random) -> timedelta:
-    """Exponential backoff with full jitter: ~1 s, 2 s, 4 s ... capped at 5 minutes."""
+    """Exponential backoff with jitter: ~1 s, 2 s, 4 s ... capped at 5 minutes."""
     ceiling = min(2.0 ** max(throttled, 0), MAX_BACKOFF_SECONDS)
     return timedelta(seconds=ceiling * (0.5 + rng() / 2))
 
@@ -90,8 +103,17 @@ def blocked_reason(pool: WorkPool, queue_name: str, deployment: Deployment | Non
     return None
 
 
+def item_kind(item: dict[str, Any]) -> str:
+    state = item.get("state")
+    if state == StateType.SCHEDULED:
+        return "claim"
+    if state == StateType.PENDING:
+        return "deadline" if item.get("task_arn") else "redrive"
+    return "skip"
+
+
 class Dispatcher:
-    """One dispatcher pass (:meth:`tick`) launches every due run it may."""
+    """One dispatcher pass (:meth:`tick`, or :meth:`handle_records` for stream records)."""
 
     def __init__(
         self,
@@ -101,7 +123,9 @@ class Dispatcher:
         *,
         pools: Iterable[str] | None = None,
         clock: Callable[[], datetime] = now,
-        on_launched: Callable[[FlowRun], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        limiter: RateLimiter | None = None,
+        workers: int | None = None,
     ) -> None:
         self.store = store
         self.ecs = ecs
@@ -109,51 +133,124 @@ class Dispatcher:
         self.settings = store.settings
         self.only_pools = set(pools) if pools else None
         self.clock = clock
-        self.on_launched = on_launched
+        self.sleep = sleep
+        self.limiter = limiter or RateLimiter(self.settings.runtask_rate)
+        self.workers = workers or self.settings.dispatch_workers
         self._network: Network | None = None
         self._task_definitions: dict[str, str] = {}
+        self._network_lock = threading.Lock()
 
-    # ---------------------------------------------------------------- the pass
-    def tick(self, *, horizon: timedelta = timedelta(0)) -> TickReport:
-        report = TickReport()
-        for pool in self.store.list_pools():
-            if self.only_pools is not None and pool.name not in self.only_pools:
-                continue
-            if pool.paused:
-                report.blocked[pool.name] = "paused"
-                continue
-            report.merge(self.dispatch_pool(pool, horizon=horizon))
-        return report
-
-    def dispatch_pool(self, pool: WorkPool, *, horizon: timedelta = timedelta(0)) -> TickReport:
+    # ---------------------------------------------------------------- entry points
+    def tick(self, *, horizon: timedelta = timedelta(0), until: float | None = None) -> TickReport:
+        """Launch every due run, and those due within ``horizon`` on their time (not after
+        ``until``, a monotonic deadline such as the Lambda's remaining time)."""
         report = TickReport()
         at = self.clock()
-        due = [
-            item
-            for item in self.store.due_runs(pool.name, at + horizon)
-            if parse_iso(item["due_at"]) <= at
-        ]
-        if not due:
-            return report
-        deployments = self.store.get_deployments({item["deployment"] for item in due})
-        blocked_queues: set[str] = set()
-        for item in order_due(due, pool):
-            queue = item.get("queue") or DEFAULT_QUEUE
-            if queue in blocked_queues:
+        for pool in self._pools():
+            if pool.paused:
+                report.block(pool.name, "paused")
                 continue
-            deployment = deployments.get(item["deployment"])
-            reason = blocked_reason(pool, queue, deployment)
-            if reason is not None and item.get("state") == StateType.SCHEDULED:
-                report.blocked[f"{pool.name}/{queue}"] = reason
-                if "deployment" not in reason:
-                    blocked_queues.add(queue)
-                continue
-            outcome = self._dispatch_one(pool, item, deployment, report)
-            if outcome == "pool_blocked":
-                break
-            if outcome == "queue_blocked":
-                blocked_queues.add(queue)
+            items = self.store.due_runs(pool.name, at + horizon)
+            self.dispatch_items(pool, items, report, until=until)
         return report
+
+    def handle_records(
+        self, records: Iterable[dict[str, Any]], *, until: float | None = None
+    ) -> TickReport:
+        """DynamoDB Streams records of new SCHEDULED runs: launch them now (or on their time)."""
+        from pushpool.aws.codec import from_item  # pure conversion, no I/O
+
+        by_pool: dict[str, list[dict[str, Any]]] = {}
+        for record in records:
+            image = (record.get("dynamodb") or {}).get("NewImage")
+            if record.get("eventName") != "INSERT" or not image:
+                continue
+            item = from_item(image)
+            if item.get("state") == StateType.SCHEDULED and item.get("due_pool"):
+                by_pool.setdefault(item["due_pool"], []).append(item)
+        report = TickReport()
+        if not by_pool:
+            return report
+        pools = {p.name: p for p in self._pools() if p.name in by_pool}
+        for name, items in by_pool.items():
+            pool = pools.get(name)
+            if pool is None:
+                continue
+            if pool.paused:
+                report.block(name, "paused")
+                continue
+            self.dispatch_items(pool, items, report, until=until)
+        return report
+
+    def _pools(self) -> list[WorkPool]:
+        pools = self.store.list_pools()
+        if self.only_pools is not None:
+            pools = [p for p in pools if p.name in self.only_pools]
+        return pools
+
+    # ---------------------------------------------------------------- one pool's items
+    def dispatch_items(
+        self,
+        pool: WorkPool,
+        items: list[dict[str, Any]],
+        report: TickReport,
+        *,
+        until: float | None = None,
+    ) -> None:
+        if not items:
+            return
+        deployments = self.store.get_deployments({item["deployment"] for item in items})
+        at = self.clock()
+        due = [i for i in items if parse_iso(i["due_at"]) <= at]
+        later = sorted(
+            (i for i in items if parse_iso(i["due_at"]) > at), key=lambda i: str(i["due_at"])
+        )
+        self._dispatch_batch(pool, order_due(due, pool), deployments, report)
+        for item in later:  # due within the horizon: launch each on its time
+            wait = (parse_iso(item["due_at"]) - self.clock()).total_seconds()
+            if until is not None and time.monotonic() + max(wait, 0) > until:
+                break
+            if wait > 0:
+                self.sleep(wait)
+            self._dispatch_batch(pool, [item], deployments, report)
+
+    def _dispatch_batch(
+        self,
+        pool: WorkPool,
+        items: list[dict[str, Any]],
+        deployments: dict[str, Deployment],
+        report: TickReport,
+    ) -> None:
+        blocked: set[str] = set()  # queues (or "*" for the pool) that cannot take more now
+        lock = threading.Lock()
+
+        def work(item: dict[str, Any]) -> None:
+            queue = item.get("queue") or DEFAULT_QUEUE
+            with lock:
+                if "*" in blocked or queue in blocked:
+                    return
+            outcome = self._dispatch_one(pool, item, deployments.get(item["deployment"]), report)
+            if outcome in ("pool_blocked", "queue_blocked"):
+                with lock:
+                    blocked.add("*" if outcome == "pool_blocked" else queue)
+
+        runnable = []
+        for item in items:
+            kind = item_kind(item)
+            if kind == "skip":
+                continue
+            queue = item.get("queue") or DEFAULT_QUEUE
+            reason = blocked_reason(pool, queue, deployments.get(item["deployment"]))
+            if kind == "claim" and reason is not None:
+                report.block(f"{pool.name}/{queue}", reason)
+                continue
+            runnable.append(item)
+        if len(runnable) <= 1 or self.workers <= 1:
+            for item in runnable:
+                work(item)
+            return
+        with ThreadPoolExecutor(max_workers=self.workers) as pool_executor:
+            list(pool_executor.map(work, runnable))
 
     # ---------------------------------------------------------------- one run
     def _dispatch_one(
@@ -165,32 +262,50 @@ class Dispatcher:
     ) -> str:
         from pushpool.aws.dynamodb import ClaimOutcome  # the adapter's result type, no boto3 use
 
+        kind = item_kind(item)
+        if kind == "deadline":
+            return self._expire_start(pool, item, report)
         at = self.clock()
-        redrive = item.get("state") == StateType.PENDING
         claim = self.store.claim(
             item,
             at=at,
             lease=timedelta(seconds=self.settings.claim_lease_seconds),
-            redrive=redrive,
+            redrive=kind == "redrive",
         )
         if claim.outcome is ClaimOutcome.POOL_BLOCKED:
-            report.blocked[pool.name] = claim.reason
+            report.block(pool.name, claim.reason)
             return "pool_blocked"
         if claim.outcome is ClaimOutcome.QUEUE_BLOCKED:
-            report.blocked[f"{pool.name}/{item.get('queue')}"] = claim.reason
+            report.block(f"{pool.name}/{item.get('queue')}", claim.reason)
             return "queue_blocked"
         if claim.outcome is not ClaimOutcome.CLAIMED or claim.run is None:
             return "taken"
         run = claim.run
-        extra = {"run_id": run.id, "pool": pool.name, "deployment": run.deployment}
         if deployment is None:
             self._fail(run, f"Deployment {run.deployment!r} no longer exists.", report)
             return "failed"
-        if redrive and self._adopt_existing_task(run, pool, deployment, report):
-            return "dispatched"
+        return self.launch(run, pool, deployment, report, adopt=kind == "redrive")
+
+    def launch(
+        self,
+        run: FlowRun,
+        pool: WorkPool,
+        deployment: Deployment,
+        report: TickReport,
+        *,
+        adopt: bool = False,
+    ) -> str:
+        """Launch a claimed run: render, register (once per hash), RunTask, record."""
+        extra = {"run_id": run.id, "pool": pool.name, "deployment": run.deployment}
         try:
             request = self.prepare(run, pool, deployment)
+            if adopt:
+                existing = self.ecs.find_tasks(request.cluster, run.id)
+                if existing:  # launched before its dispatcher died: record it, launch nothing
+                    self._record(run, pool, request, existing[0], request.cluster or "", "", report)
+                    return "dispatched"
             arn = self.task_definition(request)
+            self.limiter.acquire()
             task = self.ecs.run_task(request, arn)
         except ThrottledError as exc:
             delay = backoff(run.throttled)
@@ -198,7 +313,7 @@ class Dispatcher:
                 "launch throttled, retrying in %.1fs: %s", delay.total_seconds(), exc, extra=extra
             )
             self._retry_later(run, str(exc), delay)
-            report.throttled.append(run.id)
+            report.add("throttled", run.id)
             return "throttled"
         except (LaunchConfigurationError, ValidationError) as exc:
             log.error("launch failed: %s", exc, extra=extra)
@@ -210,7 +325,7 @@ class Dispatcher:
             log.error("launch error, will re-drive after the lease: %s", exc, extra=extra)
             return "error"
         cluster = task.cluster_arn or request.cluster or ""
-        self._record(run, request, task.task_arn, cluster, task.task_definition_arn, report)
+        self._record(run, pool, request, task.task_arn, cluster, task.task_definition_arn, report)
         return "dispatched"
 
     def prepare(self, run: FlowRun, pool: WorkPool, deployment: Deployment) -> LaunchRequest:
@@ -238,13 +353,15 @@ class Dispatcher:
         return request
 
     def default_network(self) -> Network:
-        if self._network is None:
-            if self.ec2 is None:
-                raise LaunchConfigurationError(
-                    "No subnets set. Set the 'subnets' job variable on the pool.", code="NoSubnets"
-                )
-            self._network = self.ec2.default_network()
-        return self._network
+        with self._network_lock:
+            if self._network is None:
+                if self.ec2 is None:
+                    raise LaunchConfigurationError(
+                        "No subnets set. Set the 'subnets' job variable on the pool.",
+                        code="NoSubnets",
+                    )
+                self._network = self.ec2.default_network()
+            return self._network
 
     def task_definition(self, request: LaunchRequest) -> str:
         """Registered once per content hash: memory, then the store, then RegisterTaskDefinition."""
@@ -257,23 +374,11 @@ class Dispatcher:
             self._task_definitions[request.content_hash] = arn
         return arn
 
-    def _adopt_existing_task(
-        self, run: FlowRun, pool: WorkPool, deployment: Deployment, report: TickReport
-    ) -> bool:
-        """A re-driven claim whose task was in fact launched: record that task, launch nothing."""
-        try:
-            request = self.prepare(run, pool, deployment)
-            found = self.ecs.find_tasks(request.cluster, run.id)
-        except PushpoolError:
-            return False
-        if not found:
-            return False
-        self._record(run, request, found[0], request.cluster or "", "", report)
-        return True
-
+    # ---------------------------------------------------------------- outcomes
     def _record(
         self,
         run: FlowRun,
+        pool: WorkPool,
         request: LaunchRequest,
         task_arn: str,
         cluster: str,
@@ -281,10 +386,12 @@ class Dispatcher:
         report: TickReport,
     ) -> None:
         at = self.clock()
+        deadline_seconds = pool.start_deadline_seconds or self.settings.start_deadline_seconds
         try:
             recorded = self.store.record_launch(
                 run,
                 at=at,
+                deadline=at + timedelta(seconds=deadline_seconds),
                 task_arn=task_arn,
                 cluster=cluster,
                 task_definition_arn=task_definition_arn or None,
@@ -294,11 +401,33 @@ class Dispatcher:
             )
         except ConflictError:
             return  # recorded already by a re-drive racing us: nothing to do
-        report.dispatched.append(run.id)
-        report.lateness_ms.append((at - run.scheduled_at).total_seconds() * 1000)
+        report.add("dispatched", run.id)
+        with report._lock:
+            report.lateness_ms.append((at - run.scheduled_at).total_seconds() * 1000)
         log.info("launched task %s", task_arn, extra={"run_id": run.id, "task_arn": task_arn})
-        if self.on_launched is not None:
-            self.on_launched(recorded)
+        if recorded.state in (StateType.CANCELLED, StateType.CANCELLING):
+            # cancelled while we were launching: the task must not run
+            self.ecs.stop_task(cluster or None, task_arn, f"Run {run.id} was cancelled")
+
+    def _expire_start(self, pool: WorkPool, item: dict[str, Any], report: TickReport) -> str:
+        from pushpool.events import crash_or_retry
+
+        run = FlowRun.model_validate({**item, "pool": pool.name})
+        seconds = pool.start_deadline_seconds or self.settings.start_deadline_seconds
+        message = (
+            f"Task did not reach RUNNING within {seconds}s of launch "
+            "(the pool's start deadline); stopped it"
+        )
+        try:
+            self.ecs.stop_task(run.cluster, run.task_arn or "", message)
+        except PushpoolError as exc:
+            log.warning("could not stop task %s: %s", run.task_arn, exc, extra={"run_id": run.id})
+        outcome = crash_or_retry(
+            self.store, run, message, stop_code="StartDeadlineExceeded", pool=pool
+        )
+        if outcome:
+            report.add("crashed", run.id)
+        return "crashed"
 
     def _retry_later(self, run: FlowRun, message: str, delay: timedelta) -> None:
         at = self.clock()
@@ -317,4 +446,4 @@ class Dispatcher:
             self.store.transition(run, StateType.FAILED, message=message, at=self.clock())
         except ConflictError:
             return
-        report.failed.append(run.id)
+        report.add("failed", run.id)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pushpool.errors import ConflictError, NotFoundError
+from pushpool.models import FlowRun, WorkPool
 from pushpool.states import StateType
 from pushpool.timeutil import now
 
@@ -98,24 +99,110 @@ def handle_task_event(store: Store, event: dict[str, Any]) -> str:
     if not run.task_arn:
         facts["task_arn"] = task.task_arn
     if task.last_status != "STOPPED" or run.is_final:
+        started = task.last_status == "RUNNING" and run.state is StateType.PENDING
         try:
-            store.record_task_event(run, task.version, facts)
+            store.record_task_event(run, task.version, facts, started=started)
         except ConflictError:
             return "ignored: newer event applied"
         return f"recorded {task.last_status}"
-    target = StateType.CANCELLED if run.state is StateType.CANCELLING else StateType.CRASHED
-    message = "Cancelled: task stopped" if target is StateType.CANCELLED else task.crash_message()
+    if run.state is StateType.CANCELLING:
+        try:
+            store.transition(
+                run,
+                StateType.CANCELLED,
+                message="Cancelled: task stopped",
+                at=now(),
+                fields={**facts, "task_event_version": task.version},
+                condition=NEWER_EVENT,
+                condition_values={"v": task.version},
+            )
+        except ConflictError:
+            return "ignored: run moved on"
+        return "marked CANCELLED"
+    outcome = crash_or_retry(
+        store,
+        run,
+        task.crash_message(),
+        stop_code=task.stop_code or "",
+        fields={**facts, "task_event_version": task.version},
+        condition=NEWER_EVENT,
+        condition_values={"v": task.version},
+    )
+    if outcome is None:
+        return "ignored: run moved on"
+    log.warning("run %s: %s", outcome, task.crash_message(), extra=extra)
+    return outcome
+
+
+NEWER_EVENT = "attribute_not_exists(task_event_version) OR task_event_version < {v}"
+# stop codes that mean the infrastructure failed the run, not the flow's code
+INFRA_STOP_CODES = frozenset(
+    {"TaskFailedToStart", "SpotInterruption", "TerminationNotice", "StartDeadlineExceeded"}
+)
+
+
+def crash_or_retry(
+    store: Store,
+    run: FlowRun,
+    message: str,
+    *,
+    stop_code: str,
+    pool: WorkPool | None = None,
+    fields: dict[str, Any] | None = None,
+    condition: str | None = None,
+    condition_values: dict[str, Any] | None = None,
+) -> str | None:
+    """Mark the run CRASHED; for an infrastructure crash with retries left, schedule it again as
+    a new attempt (new client token), on FARGATE instead of Spot when the fallback is on.
+    Returns what happened, or None when the run had moved on."""
     try:
-        store.transition(
+        crashed = store.transition(
             run,
-            target,
+            StateType.CRASHED,
             message=message,
             at=now(),
-            fields={**facts, "task_event_version": task.version},
-            condition="attribute_not_exists(task_event_version) OR task_event_version < {v}",
-            condition_values={"v": task.version},
+            fields=fields or {},
+            condition=condition,
+            condition_values=condition_values,
         )
     except ConflictError:
-        return "ignored: run moved on"
-    log.warning("run %s: %s", target, message, extra=extra)
-    return f"marked {target}"
+        return None
+    if stop_code not in INFRA_STOP_CODES:
+        return "marked CRASHED"
+    try:
+        pool = pool or store.get_pool(run.pool)
+    except NotFoundError:
+        return "marked CRASHED"
+    deployment = store.find_deployment(run.deployment)
+    retries = pool.infra_retries
+    if deployment is not None and deployment.infra_retries is not None:
+        retries = deployment.infra_retries
+    if crashed.attempt > retries:
+        return "marked CRASHED"
+    fallback = pool.spot_fallback
+    if deployment is not None and deployment.spot_fallback is not None:
+        fallback = deployment.spot_fallback
+    job_variables = dict(crashed.job_variables)
+    note = ""
+    if fallback and stop_code in ("SpotInterruption", "TerminationNotice"):
+        job_variables["launch_type"] = "FARGATE"
+        note = " on FARGATE (Spot fallback)"
+    try:
+        store.transition(
+            crashed,
+            StateType.SCHEDULED,
+            message=f"Relaunching after an infrastructure crash{note}: attempt "
+            f"{crashed.attempt + 1} of {retries + 1}",
+            fields={"attempt": crashed.attempt + 1, "job_variables": job_variables},
+            remove=[
+                "task_arn",
+                "task_definition_arn",
+                "log_stream",
+                "exit_code",
+                "task_event_version",
+                "launched_at",
+            ],
+        )
+    except ConflictError:
+        return "marked CRASHED"
+    return "retried"

@@ -84,6 +84,9 @@ class WorkPool(_Model):
     infra_retries: int = Field(
         default=0, ge=0, description="Relaunches after an infrastructure crash (deployment wins)."
     )
+    spot_fallback: bool = Field(
+        default=False, description="Relaunch a FARGATE_SPOT run on FARGATE after a Spot crash."
+    )
     infrastructure: dict[str, Any] = Field(
         default_factory=dict, description="Outputs of the provisioned stack, when there is one."
     )
@@ -125,6 +128,9 @@ class Deployment(_Model):
     paused: bool = Field(default=False, description="A paused deployment launches nothing.")
     infra_retries: int | None = Field(
         default=None, ge=0, description="Relaunches after an infrastructure crash; none = pool's."
+    )
+    spot_fallback: bool | None = Field(
+        default=None, description="Relaunch Spot crashes on FARGATE; none = the pool's setting."
     )
     created_at: Timestamp = Field(default_factory=now)
     updated_at: Timestamp = Field(default_factory=now)

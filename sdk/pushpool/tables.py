@@ -52,6 +52,7 @@ DUE_PROJECTED = [
     "task_arn",
     "cluster",
     "launched_at",
+    "slot_held",
 ]
 
 

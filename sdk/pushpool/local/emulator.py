@@ -7,6 +7,7 @@ The handlers are the Lambda functions' own (``pushpool.handlers``); only the com
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pushpool.aws.clients import Clients, reset_default_clients
+from pushpool.aws.streams import StreamReader, matches_new_scheduled_run
 from pushpool.config import load_settings
 from pushpool.local.bootstrap import bootstrap
 from pushpool.local.fargate import LocalFargate
@@ -30,25 +32,36 @@ class LambdaContext:
     memory_limit_in_mb: int = 512
     invoked_function_arn: str = ""
     aws_request_id: str = ""
+    timeout_seconds: float = 900.0
+    started: float = 0.0
 
     @classmethod
-    def for_function(cls, name: str) -> LambdaContext:
+    def for_function(cls, name: str, timeout_seconds: float = 900.0) -> LambdaContext:
         arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
-        return cls(name, 512, arn, str(uuid.uuid4()))
+        return cls(name, 512, arn, str(uuid.uuid4()), timeout_seconds, time.monotonic())
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000)
 
 
 class Emulator:
+    """``tick``: seconds between scheduled dispatcher invocations (the cloud uses 60); runs due
+    within one tick are launched on their time by the invocation before. New runs arrive through
+    the stream poller (every 0.25 s, like Lambda's event source mapping) and launch at once."""
+
     def __init__(
         self,
         *,
         port: int | None = None,
         tick: float = 1.0,
         fargate_poll: float = 0.2,
+        stream_poll: float = 0.25,
         echo: Any = None,
     ) -> None:
         self.port = port
         self.tick = tick
         self.fargate_poll = fargate_poll
+        self.stream_poll = stream_poll
         self.echo = echo
         self.server: LocalServer | None = None
         self.fargate: LocalFargate | None = None
@@ -59,11 +72,19 @@ class Emulator:
 
     def start(self) -> Emulator:
         self.server = start_server(self.port)
+        os.environ["PUSHPOOL_DISPATCH_HORIZON_SECONDS"] = str(max(1, round(self.tick)))
         reset_default_clients()  # clients built before now point elsewhere
         self.clients = Clients(load_settings())
         bootstrap(self.clients)
         self.fargate = LocalFargate(self.clients, self.on_task_event, echo=self.echo)
-        for target, name in ((self._dispatch_loop, "dispatcher"), (self._fargate_loop, "fargate")):
+        self.stream = StreamReader(self.clients, self.clients.settings.runs_table)
+        self.stream.start()
+        loops = (
+            (self._dispatch_loop, "dispatcher"),
+            (self._stream_loop, "stream"),
+            (self._fargate_loop, "fargate"),
+        )
+        for target, name in loops:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -97,6 +118,15 @@ class Emulator:
         self.dispatch_passes += 1
         return result
 
+    def dispatch_records(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        from pushpool.handlers import dispatcher
+
+        result: dict[str, Any] = dispatcher.handler(
+            {"Records": records}, LambdaContext.for_function("pushpool-dispatcher")
+        )
+        self.dispatch_passes += 1
+        return result
+
     def on_task_event(self, event: dict[str, Any]) -> Any:
         from pushpool.handlers import task_events
 
@@ -110,6 +140,16 @@ class Emulator:
             except Exception:
                 log.exception("dispatcher pass failed")
             self._stop.wait(self.tick)
+
+    def _stream_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                records = [r for r in self.stream.poll() if matches_new_scheduled_run(r)]
+                for start in range(0, len(records), 100):
+                    self.dispatch_records(records[start : start + 100])
+            except Exception:
+                log.exception("stream poll failed")
+            self._stop.wait(self.stream_poll)
 
     def _fargate_loop(self) -> None:
         assert self.fargate is not None
