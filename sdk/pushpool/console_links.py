@@ -7,19 +7,25 @@ from urllib.parse import quote
 from pushpool.models import FlowRun, WorkPool
 
 
-def _region(pool: WorkPool) -> str:
-    return str(pool.infrastructure.get("region") or "us-east-1")
+def pool_links(
+    pool: WorkPool, region: str | None = None, runs_table: str | None = None
+) -> dict[str, str]:
+    from pushpool.config import load_settings
+    from pushpool.launch import default_log_group
+    from pushpool.templates import variable_defaults
 
-
-def pool_links(pool: WorkPool, region: str | None = None) -> dict[str, str]:
-    region = region or _region(pool)
+    settings = load_settings()
+    region = region or str(pool.infrastructure.get("region") or settings.region)
     base = f"https://{region}.console.aws.amazon.com"
-    cluster = str(pool.infrastructure.get("cluster_name") or "default")
+    defaults = variable_defaults(pool.base_job_template)
+    cluster = str(defaults.get("cluster") or "default").rsplit("/", 1)[-1]
+    log_group = str(defaults.get("log_group") or default_log_group(pool.name))
+    table = runs_table or settings.runs_table
     links = {
-        "runs table": f"{base}/dynamodbv2/home?region={region}#item-explorer?table=pushpool-runs",
+        "runs table": f"{base}/dynamodbv2/home?region={region}#item-explorer?table={table}",
         "ECS tasks": f"{base}/ecs/v2/clusters/{cluster}/tasks?region={region}",
         "logs": f"{base}/cloudwatch/home?region={region}#logsV2:log-groups/log-group/"
-        + quote(quote(f"/pushpool/{pool.name}", safe=""), safe=""),
+        + quote(quote(log_group, safe=""), safe=""),
     }
     if pool.infrastructure.get("dashboard_url"):
         links["dashboard"] = str(pool.infrastructure["dashboard_url"])

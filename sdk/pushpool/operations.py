@@ -51,6 +51,32 @@ def create_pool(
     return store.create_pool(pool, overwrite=overwrite)
 
 
+def save_provisioned_pool(
+    store: Store,
+    name: str,
+    outputs: dict[str, Any],
+    *,
+    pool_type: str = "ecs:push",
+    template: dict[str, Any] | None = None,
+    concurrency_limit: int | None = None,
+) -> WorkPool:
+    """Create or update a pool whose template defaults are the provisioned stack's outputs
+    (cluster, subnets, security group, roles, log group, image repository)."""
+    from pushpool.provision.outputs import job_variable_defaults
+
+    base = template or templates.default_base_job_template(pool_type)
+    with_stack = templates.with_defaults(base, job_variable_defaults(outputs))
+    create_pool(
+        store,
+        name,
+        pool_type=pool_type,
+        base_job_template=with_stack,
+        concurrency_limit=concurrency_limit,
+        overwrite=True,
+    )
+    return store.update_pool(name, infrastructure=outputs)
+
+
 def create_queue(
     store: Store,
     pool: str,

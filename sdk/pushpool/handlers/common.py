@@ -24,7 +24,11 @@ def make_logger(service: str) -> Logger:
 
 
 def make_metrics(service: str) -> Metrics:
-    return Metrics(namespace=NAMESPACE, service=service)
+    metrics = Metrics(namespace=NAMESPACE, service=service)
+    pools = served_pools()
+    if pools and len(pools) == 1:  # the dashboard and alarms select on the pool dimension
+        metrics.set_default_dimensions(pool=pools[0])
+    return metrics
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,130 @@
+"""`pushpool create NAME --provision-infra` and `pushpool destroy NAME`: drive the Pulumi program in
+``infra/`` through the Automation API, then write its outputs into the pool's job template."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import typer
+
+from pushpool.cli.common import exit_with_error, store
+from pushpool.display import console
+from pushpool.errors import PushpoolError
+
+
+def _printer(event: Any) -> None:
+    style = {
+        "check": "green",
+        "warning": "yellow",
+        "plan": "bold",
+        "stack": "cyan",
+        "done": "bold green",
+    }.get(event.kind, "grey50")
+    if event.kind == "progress":
+        if event.message.strip():
+            console.print(f"  [grey50]{event.message}[/]", highlight=False, markup=False)
+        return
+    console.print(f"[{style}]{event.message}[/]")
+
+
+def _confirm(plan: str) -> bool:
+    console.print("\n[bold]Plan[/]\n" + plan + "\n")
+    return typer.confirm("Apply this plan?", default=False)
+
+
+def _region(region: str | None) -> str:
+    from pushpool.config import load_settings
+
+    return region or load_settings().region
+
+
+def provision(
+    name: str,
+    *,
+    pool_type: str = "ecs:push",
+    template: dict[str, Any] | None = None,
+    region: str | None = None,
+    yes: bool = False,
+    preview: bool = False,
+    concurrency_limit: int | None = None,
+    driver: Any = None,
+    preflight: Any = None,
+    target_store: Any = None,
+) -> None:
+    from pushpool import operations
+    from pushpool.config import load_settings
+    from pushpool.provision.stack import provision_pool
+
+    chosen_region = _region(region)
+    try:
+        outputs = provision_pool(
+            name,
+            region=chosen_region,
+            prefix=load_settings().prefix,
+            driver=driver,
+            preflight=preflight,
+            yes=yes,
+            preview_only=preview,
+            confirm=_confirm,
+            on_event=_printer,
+        )
+        if preview:
+            console.print("Preview only: nothing was changed.")
+            return
+        pool = operations.save_provisioned_pool(
+            target_store or store(),
+            name,
+            outputs,
+            pool_type=pool_type,
+            template=template,
+            concurrency_limit=concurrency_limit,
+        )
+    except PushpoolError as exc:
+        exit_with_error(str(exc))
+    from pushpool.console_links import pool_links
+
+    console.print(f"\n[bold green]Work pool {pool.name!r} is ready[/] in {chosen_region}.")
+    console.print(
+        "Deploy a flow to it (the image must contain pushpool; push it to "
+        f"{outputs.get('image_repository', 'the pool ECR repository')}):\n"
+    )
+    console.print(
+        "    from pushpool import flow\n"
+        "    flow.from_source(source='https://github.com/me/flows.git',\n"
+        "                     entrypoint='hello.py:my_flow').deploy(\n"
+        f"        name='hello-deploy', work_pool_name={pool.name!r})\n"
+    )
+    for label, url in pool_links(pool).items():
+        console.print(f"{label}: {url}")
+
+
+def destroy(
+    name: str,
+    *,
+    yes: bool = False,
+    region: str | None = None,
+    driver: Any = None,
+    preflight: Any = None,
+    target_store: Any = None,
+) -> None:
+    from pushpool.config import load_settings
+    from pushpool.errors import NotFoundError
+    from pushpool.provision.stack import destroy_pool
+
+    try:
+        destroy_pool(
+            name,
+            region=_region(region),
+            prefix=load_settings().prefix,
+            driver=driver,
+            preflight=preflight,
+            yes=yes,
+            confirm=_confirm,
+            on_event=_printer,
+        )
+        with contextlib.suppress(NotFoundError):
+            (target_store or store()).delete_pool(name)
+    except PushpoolError as exc:
+        exit_with_error(str(exc))
+    console.print(f"Work pool {name!r} and its stack are gone; run history stays in the tables.")
