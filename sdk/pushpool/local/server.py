@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,47 @@ class LocalServer:
         self.server.stop()
 
 
+def _atomic(app: Any) -> Any:
+    """Apply one request at a time. DynamoDB and ECS apply each request atomically; moto's
+    backends are not thread-safe (two concurrent conditional writes can both pass, two stream
+    records can get one sequence number), so the emulator serialises requests as AWS would
+    apply them. Clients still race between requests, which is where pushpool's races are."""
+    lock = threading.Lock()
+
+    def application(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with lock:
+            body = app(environ, start_response)
+            try:
+                return list(body)
+            finally:
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
+
+    return application
+
+
+def _server_class() -> Any:
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    class AtomicMotoServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = _atomic(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(
+                self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+            )
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return AtomicMotoServer
+
+
 def _silence_request_log() -> None:
     """One access-log line per AWS call would bury the CLI output; errors still surface."""
     from moto.moto_server.werkzeug_app import MotoRequestHandler
@@ -59,7 +101,7 @@ def _silence_request_log() -> None:
 
 def start_server(port: int | None = None, *, set_environment: bool = True) -> LocalServer:
     try:
-        from moto.server import ThreadedMotoServer
+        server_class = _server_class()
     except ImportError as exc:
         raise ConfigurationError(
             "The local emulator needs moto's server. Install it with "
@@ -72,7 +114,7 @@ def start_server(port: int | None = None, *, set_environment: bool = True) -> Lo
             "Stop it or pass --port with another port."
         )
     _silence_request_log()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=chosen, verbose=False)
+    server = server_class(ip_address="127.0.0.1", port=chosen, verbose=False)
     server.start()
     local = LocalServer(chosen, server)
     if set_environment:
