@@ -138,7 +138,9 @@ class Dispatcher:
         self.workers = workers or self.settings.dispatch_workers
         self._network: Network | None = None
         self._task_definitions: dict[str, str] = {}
+        self._task_definition_lock = threading.Lock()
         self._network_lock = threading.Lock()
+        self._register_lock = threading.Lock()
 
     # ---------------------------------------------------------------- entry points
     def tick(self, *, horizon: timedelta = timedelta(0), until: float | None = None) -> TickReport:
@@ -366,12 +368,16 @@ class Dispatcher:
     def task_definition(self, request: LaunchRequest) -> str:
         """Registered once per content hash: memory, then the store, then RegisterTaskDefinition."""
         arn = self._task_definitions.get(request.content_hash)
-        if arn is None:
-            arn = self.store.get_task_definition(request.content_hash)
+        if arn is not None:
+            return arn
+        with self._task_definition_lock:  # parallel workers of one batch: one lookup, one register
+            arn = self._task_definitions.get(request.content_hash)
             if arn is None:
-                arn = self.ecs.register_task_definition(request)
-                self.store.put_task_definition(request.content_hash, arn)
-            self._task_definitions[request.content_hash] = arn
+                arn = self.store.get_task_definition(request.content_hash)
+                if arn is None:
+                    arn = self.ecs.register_task_definition(request)
+                    self.store.put_task_definition(request.content_hash, arn)
+                self._task_definitions[request.content_hash] = arn
         return arn
 
     # ---------------------------------------------------------------- outcomes

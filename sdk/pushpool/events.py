@@ -89,7 +89,7 @@ def handle_task_event(store: Store, event: dict[str, Any]) -> str:
         run = store.get_run(task.run_id)
     except NotFoundError:
         return "ignored: unknown run"
-    if run.task_arn and run.task_arn != task.task_arn:
+    if task.task_arn in run.retired_task_arns or (run.task_arn and run.task_arn != task.task_arn):
         return "ignored: task of another attempt"
     if run.task_event_version is not None and task.version <= run.task_event_version:
         return "ignored: stale event"
@@ -193,7 +193,11 @@ def crash_or_retry(
             StateType.SCHEDULED,
             message=f"Relaunching after an infrastructure crash{note}: attempt "
             f"{crashed.attempt + 1} of {retries + 1}",
-            fields={"attempt": crashed.attempt + 1, "job_variables": job_variables},
+            fields={
+                "attempt": crashed.attempt + 1,
+                "job_variables": job_variables,
+                "retired_task_arns": [*crashed.retired_task_arns, crashed.task_arn or ""],
+            },
             remove=[
                 "task_arn",
                 "task_definition_arn",

@@ -19,6 +19,8 @@ from pushpool.states import StateType
 from pushpool.timeutil import Timestamp, now
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+# queue names are DynamoDB document path segments (queues.<name>.active_runs): no dots
+QUEUE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 DEFAULT_QUEUE = "default"
 
 
@@ -58,6 +60,16 @@ class WorkQueue(_Model):
     paused: bool = Field(default=False, description="A paused queue launches nothing.")
     description: str = Field(default="", description="Free text.")
     active_runs: int = Field(default=0, ge=0, description="Runs of this queue holding a slot now.")
+
+    @field_validator("name")
+    @classmethod
+    def _check_queue_name(cls, value: str) -> str:
+        if not QUEUE_NAME_PATTERN.match(value):
+            raise ValueError(
+                f"Queue name {value!r} is not allowed. Use 1-63 letters, digits, '-' or '_', "
+                "starting with a letter or digit."
+            )
+        return value
 
 
 class WorkPool(_Model):
@@ -185,6 +197,10 @@ class FlowRun(_Model):
     )
     launched_at: Timestamp | None = Field(default=None, description="When RunTask succeeded.")
     launch_token: str | None = Field(default=None, description="RunTask clientToken of the launch.")
+    retired_task_arns: list[str] = Field(
+        default_factory=list,
+        description="Tasks of earlier attempts: their late events are ignored.",
+    )
 
     @property
     def is_final(self) -> bool:

@@ -82,7 +82,7 @@ def coerce_parameters(fn: Callable[..., Any], parameters: Mapping[str, Any]) -> 
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         raise ParametersError(f"Parameter {where!r} is invalid: {first.get('msg')}.") from exc
-    return {name: getattr(model, name) for name in model.model_fields_set | set(model.model_fields)}
+    return {name: getattr(model, name) for name in type(model).model_fields}
 
 
 def parse_cli_value(text: str) -> Any:

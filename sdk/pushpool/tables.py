@@ -53,6 +53,7 @@ DUE_PROJECTED = [
     "cluster",
     "launched_at",
     "slot_held",
+    "retired_task_arns",
 ]
 
 
