@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -15,11 +16,17 @@ from pushpool.errors import ParametersError
 
 
 def _fields(fn: Callable[..., Any]) -> dict[str, Any]:
+    try:  # resolves string annotations (modules with `from __future__ import annotations`)
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except Exception:  # an unresolvable name: fall back to what the signature says
+        hints = {}
     fields: dict[str, Any] = {}
     for name, param in inspect.signature(fn).parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        annotation = Any if param.annotation is inspect.Parameter.empty else param.annotation
+        annotation = hints.get(name, param.annotation)
+        if annotation is inspect.Parameter.empty:
+            annotation = Any
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[name] = (annotation, default)
     return fields
