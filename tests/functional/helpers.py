@@ -1,0 +1,162 @@
+"""Helpers for functional tests: names, a movable clock, what moto's AWS holds, git repositories."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pushpool.aws.clients import Clients
+from pushpool.local.bootstrap import LOCAL_CLUSTER
+from pushpool.timeutil import now
+
+REGION = "us-east-1"
+PREFIX = "pp-func"  # not the default prefix: nothing else in the process uses these tables
+POOL = "test-pool"
+FLOW = "my-flow"
+DEPLOYMENT = "my-deployment"
+FULL_NAME = f"{FLOW}/{DEPLOYMENT}"
+
+
+class Clock:
+    """Real time plus an offset the test moves forward (runs are stamped with real time)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return now() + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
+
+
+def greet(name: str, times: int = 1) -> None:
+    """The signature the test deployments take their parameter schema from."""
+
+
+# ---------------------------------------------------------------- looking at AWS
+def tasks_started_by(clients: Clients, run_id: str, cluster: str = LOCAL_CLUSTER) -> list[str]:
+    """Every ECS task (running or stopped) whose startedBy is this run."""
+    ecs = clients("ecs")
+    arns: list[str] = []
+    for status in ("RUNNING", "STOPPED"):
+        found = ecs.list_tasks(cluster=cluster, startedBy=run_id, desiredStatus=status)
+        arns += found["taskArns"]
+    return arns
+
+
+def all_tasks(clients: Clients, cluster: str = LOCAL_CLUSTER) -> list[dict[str, Any]]:
+    """Every task of the cluster, described with its tags."""
+    ecs = clients("ecs")
+    arns: list[str] = []
+    for status in ("RUNNING", "STOPPED"):
+        arns += ecs.list_tasks(cluster=cluster, desiredStatus=status)["taskArns"]
+    if not arns:
+        return []
+    described = ecs.describe_tasks(cluster=cluster, tasks=arns, include=["TAGS"])
+    tasks: list[dict[str, Any]] = described["tasks"]
+    return tasks
+
+
+def task_definition_arns(clients: Clients) -> list[str]:
+    arns: list[str] = clients("ecs").list_task_definitions()["taskDefinitionArns"]
+    return arns
+
+
+def stored_items(clients: Clients, table: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = clients("dynamodb").scan(TableName=table)["Items"]
+    return items
+
+
+def tags_of(task: dict[str, Any]) -> dict[str, str]:
+    return {tag["key"]: tag["value"] for tag in task.get("tags", [])}
+
+
+# ---------------------------------------------------------------- git
+def git(repo: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", "-c", "user.name=pushpool-tests", "-c", "user.email=tests@localhost", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.strip()
+
+
+# ---------------------------------------------------------------- flow code
+HELLO = """
+    from pathlib import Path
+
+    from pushpool import flow
+
+
+    @flow(log_prints=True)
+    def my_flow(name: str = "World", out: str = ""):
+        print(f"Hello {name}!")
+        if out:
+            Path(out).write_text(f"Hello {name}!")
+    """
+
+FAILING = """
+    from pushpool import flow
+
+
+    @flow
+    def broken(reason: str = "the flow broke"):
+        raise ValueError(reason)
+    """
+
+# fails on its first attempt only: the attempt count lives in a file the test names
+FLAKY = """
+    from pathlib import Path
+
+    from pushpool import flow
+
+
+    @flow(retries=1)
+    def flaky(counter: str):
+        path = Path(counter)
+        attempts = int(path.read_text()) + 1 if path.exists() else 1
+        path.write_text(str(attempts))
+        if attempts == 1:
+            raise RuntimeError("first attempt fails")
+    """
+
+
+# ---------------------------------------------------------------- canonical events, rebound
+def bind_event(event: dict[str, Any], task: dict[str, Any], **detail: Any) -> dict[str, Any]:
+    """A canonical ECS task event (tests/events) about ``task``, a task moto launched: its ids
+    and ARNs replace the recorded ones; every other field stays as AWS sends it."""
+    arn = task["taskArn"]
+    event["resources"] = [arn]
+    body = event["detail"]
+    body.update(
+        taskArn=arn,
+        clusterArn=task["clusterArn"],
+        taskDefinitionArn=task["taskDefinitionArn"],
+        startedBy=task["startedBy"],
+        group=task.get("group", body.get("group")),
+    )
+    for container in body.get("containers", []):
+        container["taskArn"] = arn
+    body.update(detail)
+    return event
+
+
+# a flow file written with postponed annotations and a non-builtin parameter type
+DATED = """
+    from __future__ import annotations
+
+    from datetime import date
+    from pathlib import Path
+
+    from pushpool import flow
+
+
+    @flow
+    def dated(day: date, out: str):
+        Path(out).write_text(f"{type(day).__name__} {day.isoformat()}")
+    """

@@ -1,0 +1,328 @@
+"""The dispatcher's promises under AWS's real behaviour (moto) and injected AWS answers: streams
+and horizons, throttling and capacity, configuration errors, leases, start deadlines,
+infrastructure retries with Spot fallback, queue priorities and cancellation during a launch."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from pushpool import operations
+from pushpool.aws.clients import Clients
+from pushpool.aws.dynamodb import Store
+from pushpool.dispatch import Dispatcher
+from pushpool.events import handle_task_event
+from pushpool.local.fargate import task_state_change_event
+from pushpool.models import FlowRun
+from pushpool.states import StateType
+from pushpool.timeutil import now
+from tests.functional.helpers import POOL, Clock, tasks_started_by
+
+Inject = Callable[..., list[dict[str, Any]]]
+
+
+class _Response:
+    def __init__(self, status: int) -> None:
+        self.status_code = status
+        self.headers: dict[str, str] = {}
+        self.content = b""
+        self.raw = None
+
+
+@pytest.fixture
+def inject(clients: Clients) -> Inject:
+    """Answer the next ``times`` calls of an ECS operation ourselves (error or body), as AWS
+    would; records the parameters of every call of that operation."""
+
+    def register(
+        operation: str,
+        *,
+        code: str | None = None,
+        message: str = "",
+        body: dict[str, Any] | None = None,
+        times: int = 1,
+    ) -> list[dict[str, Any]]:
+        seen: list[dict[str, Any]] = []
+        left = [times]
+
+        def handler(params: dict[str, Any], **kwargs: Any) -> Any:
+            seen.append(json.loads(params.get("body") or b"{}"))
+            if left[0] <= 0:
+                return None
+            left[0] -= 1
+            if code is not None:
+                return _Response(400), {"Error": {"Code": code, "Message": message}}
+            return _Response(200), body or {}
+
+        clients("ecs").meta.events.register(f"before-call.ecs.{operation}", handler)
+        return seen
+
+    return register
+
+
+def due_item(store: Store, run: FlowRun) -> dict[str, Any]:
+    raw = store.ddb.get_item(TableName=store.runs, Key={"id": {"S": run.id}})["Item"]
+    return raw
+
+
+def test_stream_insert_launches_the_new_run_at_once(
+    store: Store, dispatcher: Dispatcher, make_runs: Callable[..., list[FlowRun]]
+) -> None:
+    (run,) = make_runs()
+    insert = {"eventName": "INSERT", "dynamodb": {"NewImage": due_item(store, run)}}
+    modify = {"eventName": "MODIFY", "dynamodb": {"NewImage": due_item(store, run)}}
+
+    assert dispatcher.handle_records([modify]).dispatched == []
+    report = dispatcher.handle_records([insert])
+
+    assert report.dispatched == [run.id]
+    assert store.get_run(run.id).task_arn
+
+
+def test_runs_due_within_the_horizon_launch_on_their_time(
+    store: Store,
+    make_dispatcher: Callable[..., Dispatcher],
+    make_runs: Callable[..., list[FlowRun]],
+) -> None:
+    dispatcher = make_dispatcher()
+    dispatcher.clock = now  # real time: the dispatcher sleeps until the run is due
+    (run,) = make_runs(start_in=timedelta(seconds=1))
+    assert dispatcher.tick().dispatched == []  # not due yet, no horizon: nothing
+
+    started = time.monotonic()
+    report = dispatcher.tick(horizon=timedelta(seconds=10))
+
+    assert report.dispatched == [run.id]
+    launched = store.get_run(run.id)
+    assert launched.launched_at is not None and launched.launched_at >= run.scheduled_at
+    assert (launched.launched_at - run.scheduled_at).total_seconds() < 1.0
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("ThrottlingException", "Rate exceeded"),
+        # EC2's throttling reaches ECS users as an InvalidParameterException (Dagster #... reports)
+        ("InvalidParameterException", "Error retrieving subnet information: Rate exceeded"),
+    ],
+)
+def test_throttling_sends_the_run_back_with_backoff(
+    store: Store,
+    dispatcher: Dispatcher,
+    make_runs: Callable[..., list[FlowRun]],
+    inject: Inject,
+    code: str,
+    message: str,
+) -> None:
+    inject("RunTask", code=code, message=message)
+    (run,) = make_runs()
+
+    report = dispatcher.tick()
+
+    assert report.throttled == [run.id]
+    waiting = store.get_run(run.id)
+    assert waiting.state is StateType.SCHEDULED
+    assert waiting.throttled == 1 and waiting.backoff_until is not None
+    assert store.get_pool(POOL).active_runs == 0  # the slot went back with it
+    assert "backing off" in (operations.why_waiting(store, waiting) or "")
+
+
+def test_capacity_failures_are_retried_not_failed(
+    store: Store,
+    dispatcher: Dispatcher,
+    make_runs: Callable[..., list[FlowRun]],
+    inject: Inject,
+) -> None:
+    inject(
+        "RunTask",
+        body={
+            "tasks": [],
+            "failures": [
+                {
+                    "arn": "x",
+                    "reason": "Capacity is unavailable at this time. Please try again later.",
+                }
+            ],
+        },
+    )
+    (run,) = make_runs()
+
+    assert dispatcher.tick().throttled == [run.id]
+    assert store.get_run(run.id).state is StateType.SCHEDULED
+
+
+def test_configuration_errors_fail_the_run_with_awss_message(
+    store: Store,
+    dispatcher: Dispatcher,
+    make_runs: Callable[..., list[FlowRun]],
+    inject: Inject,
+) -> None:
+    inject(
+        "RunTask",
+        code="InvalidParameterException",
+        message="Task definition does not support launch_type FARGATE.",
+    )
+    (run,) = make_runs()
+
+    assert dispatcher.tick().failed == [run.id]
+    failed = store.get_run(run.id)
+    assert failed.state is StateType.FAILED
+    assert "does not support launch_type FARGATE" in failed.state_message
+    assert store.get_pool(POOL).active_runs == 0
+
+
+def test_unexplained_errors_leave_the_claim_to_be_redriven_with_the_same_token(
+    store: Store,
+    clients: Clients,
+    dispatcher: Dispatcher,
+    clock: Clock,
+    make_runs: Callable[..., list[FlowRun]],
+    inject: Inject,
+) -> None:
+    calls = inject("RunTask", code="SomethingOdd", message="the service hiccuped")
+    (run,) = make_runs()
+
+    assert dispatcher.tick().dispatched == []
+    claimed = store.get_run(run.id)
+    assert claimed.state is StateType.PENDING and claimed.task_arn is None
+    assert dispatcher.tick().dispatched == []  # the lease still holds: nobody takes it
+
+    clock.advance(seconds=store.settings.claim_lease_seconds + 1)
+    assert dispatcher.tick().dispatched == [run.id]
+    assert len(tasks_started_by(clients, run.id)) == 1
+    assert len(calls) == 2
+    assert calls[0]["clientToken"] == calls[1]["clientToken"] == f"{run.id}-1"
+    assert store.get_pool(POOL).active_runs == 1  # one slot, not two
+
+
+def test_a_task_that_never_starts_is_stopped_and_crashed_at_the_deadline(
+    store: Store,
+    clients: Clients,
+    dispatcher: Dispatcher,
+    clock: Clock,
+    launch: Callable[..., tuple[FlowRun, dict[str, Any]]],
+) -> None:
+    run, _task = launch()
+    clock.advance(seconds=store.settings.start_deadline_seconds - 5)
+    assert dispatcher.tick().crashed == []
+
+    clock.advance(seconds=10)
+    assert dispatcher.tick().crashed == [run.id]
+
+    crashed = store.get_run(run.id)
+    assert crashed.state is StateType.CRASHED
+    assert "did not reach RUNNING" in crashed.state_message
+    (described,) = clients("ecs").describe_tasks(cluster=run.cluster, tasks=[run.task_arn])["tasks"]
+    assert described["lastStatus"] == "STOPPED"
+    assert store.get_pool(POOL).active_runs == 0
+
+
+def test_a_running_task_event_lifts_the_start_deadline(
+    store: Store,
+    dispatcher: Dispatcher,
+    clock: Clock,
+    launch: Callable[..., tuple[FlowRun, dict[str, Any]]],
+) -> None:
+    run, task = launch()
+    handle_task_event(
+        store,
+        task_state_change_event(
+            task, last_status="RUNNING", desired_status="RUNNING", version=2, region="us-east-1"
+        ),
+    )
+    clock.advance(seconds=store.settings.start_deadline_seconds + 60)
+    assert dispatcher.tick().crashed == []
+    assert store.get_run(run.id).state is StateType.PENDING
+
+
+def test_spot_interruption_is_retried_on_fargate_as_a_new_attempt(
+    store: Store,
+    clients: Clients,
+    dispatcher: Dispatcher,
+    make_deployment: Callable[..., Any],
+    make_runs: Callable[..., list[FlowRun]],
+) -> None:
+    store.update_pool(POOL, infra_retries=1, spot_fallback=True)
+    make_deployment(job_variables={"launch_type": "FARGATE_SPOT"})
+    (run,) = make_runs()
+    dispatcher.tick()
+    first = store.get_run(run.id)
+    (task,) = clients("ecs").describe_tasks(cluster=first.cluster, tasks=[first.task_arn])["tasks"]
+    assert task.get("capacityProviderName") == "FARGATE_SPOT"
+
+    outcome = handle_task_event(
+        store,
+        task_state_change_event(
+            task,
+            last_status="STOPPED",
+            desired_status="STOPPED",
+            version=3,
+            region="us-east-1",
+            stop_code="SpotInterruption",
+            stopped_reason="Your Spot Task was interrupted.",
+            exit_code=143,
+            container="flow",
+        ),
+    )
+
+    assert outcome == "retried"
+    again = store.get_run(run.id)
+    assert again.state is StateType.SCHEDULED and again.attempt == 2
+    assert again.job_variables["launch_type"] == "FARGATE"
+    assert dispatcher.tick().dispatched == [run.id]
+    second = store.get_run(run.id)
+    assert second.task_arn != first.task_arn
+    (task2,) = clients("ecs").describe_tasks(cluster=second.cluster, tasks=[second.task_arn])[
+        "tasks"
+    ]
+    assert task2.get("launchType") == "FARGATE"
+    history = [s.type for s in second.state_history]
+    assert history.count(StateType.CRASHED) == 1 and history.count(StateType.PENDING) == 2
+
+
+def test_higher_priority_queue_launches_first_under_a_limit(
+    store: Store,
+    dispatcher: Dispatcher,
+    make_deployment: Callable[..., Any],
+) -> None:
+    operations.create_queue(store, POOL, "low", priority=5)
+    operations.create_queue(store, POOL, "high", priority=1)
+    store.update_pool(POOL, concurrency_limit=1)
+    make_deployment("low-dep", queue="low")
+    make_deployment("high-dep", queue="high")
+    low = operations.create_run(store, "my-flow/low-dep", parameters={"name": "a"})
+    high = operations.create_run(store, "my-flow/high-dep", parameters={"name": "b"})
+
+    assert dispatcher.tick().dispatched == [high.id]
+    assert store.get_run(low.id).state is StateType.SCHEDULED
+    reason = operations.why_waiting(store, store.get_run(low.id)) or ""
+    assert "limit reached" in reason
+
+
+def test_a_run_cancelled_during_its_launch_has_its_task_stopped(
+    store: Store,
+    clients: Clients,
+    dispatcher: Dispatcher,
+    make_runs: Callable[..., list[FlowRun]],
+) -> None:
+    (run,) = make_runs()
+
+    def cancel_midway(**kwargs: Any) -> None:
+        operations.cancel_run(store, None, run.id)
+
+    clients("ecs").meta.events.register("before-call.ecs.RunTask", cancel_midway)
+    dispatcher.tick()
+
+    cancelled = store.get_run(run.id)
+    assert cancelled.state is StateType.CANCELLED
+    (task,) = clients("ecs").describe_tasks(cluster=cancelled.cluster, tasks=[cancelled.task_arn])[
+        "tasks"
+    ]
+    assert task["lastStatus"] == "STOPPED"
+    assert store.get_pool(POOL).active_runs == 0

@@ -1,0 +1,176 @@
+"""runner.execute in-process against moto: the flow container's work, from a real git repository."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pushpool import flow, operations, runner
+from pushpool.aws.dynamodb import Store
+from pushpool.dispatch import Dispatcher
+from pushpool.errors import ParametersError
+from pushpool.models import Deployment, FlowRun, WorkPool
+from pushpool.states import StateType
+from tests.functional.helpers import DATED, FAILING, FLAKY, HELLO, POOL, git
+
+MakeRepo = Callable[..., Path]
+
+
+@pytest.fixture
+def deploy(store: Store, pool: WorkPool, make_repo: MakeRepo) -> Callable[..., Deployment]:
+    """Commit ``files`` to a git repository and deploy ``entrypoint`` from it."""
+
+    def make(files: dict[str, str], entrypoint: str, name: str = "from-git") -> Deployment:
+        repo = make_repo(files)
+        remote = flow.from_source(str(repo), entrypoint)
+        return remote.deploy(name, POOL, store=store, print_next_steps=False)
+
+    return make
+
+
+@pytest.fixture
+def launched(store: Store, dispatcher: Dispatcher) -> Callable[..., FlowRun]:
+    """Create a run of a deployment and launch it as the dispatcher would."""
+
+    def make(deployment: Deployment, **parameters: object) -> FlowRun:
+        run = operations.create_run(store, deployment.full_name, parameters=parameters)
+        assert dispatcher.tick().dispatched == [run.id]
+        return store.get_run(run.id)
+
+    return make
+
+
+def states_of(run: FlowRun) -> list[StateType]:
+    return [s.type for s in run.state_history]
+
+
+def test_a_flow_that_returns_completes_with_exit_code_zero(
+    store: Store,
+    tmp_path: Path,
+    deploy: Callable[..., Deployment],
+    launched: Callable[..., FlowRun],
+) -> None:
+    deployment = deploy({"hello.py": HELLO}, "hello.py:my_flow")
+    out = tmp_path / "greeting.txt"
+    run = launched(deployment, name="Ada", out=str(out))
+    assert store.get_pool(POOL).active_runs == 1
+
+    exit_code = runner.execute(run.id, store)
+
+    assert exit_code == 0
+    done = store.get_run(run.id)
+    assert done.state is StateType.COMPLETED
+    assert done.exit_code == 0
+    assert states_of(done) == [
+        StateType.SCHEDULED,
+        StateType.PENDING,
+        StateType.RUNNING,
+        StateType.COMPLETED,
+    ]
+    assert out.read_text() == "Hello Ada!"
+    assert store.get_pool(POOL).active_runs == 0
+
+
+def test_a_flow_that_raises_fails_with_the_exception_and_exit_code_one(
+    store: Store, deploy: Callable[..., Deployment], launched: Callable[..., FlowRun]
+) -> None:
+    deployment = deploy({"broken.py": FAILING}, "broken.py:broken")
+    run = launched(deployment, reason="the database is gone")
+
+    exit_code = runner.execute(run.id, store)
+
+    assert exit_code == 1
+    failed = store.get_run(run.id)
+    assert failed.state is StateType.FAILED
+    assert "ValueError: the database is gone" in failed.state_message
+    assert failed.exit_code == 1
+    assert store.get_pool(POOL).active_runs == 0
+
+
+def test_retries_are_honoured(
+    store: Store,
+    tmp_path: Path,
+    deploy: Callable[..., Deployment],
+    launched: Callable[..., FlowRun],
+) -> None:
+    counter = tmp_path / "attempts"
+    deployment = deploy({"flaky.py": FLAKY}, "flaky.py:flaky")
+    run = launched(deployment, counter=str(counter))
+
+    exit_code = runner.execute(run.id, store)
+
+    assert exit_code == 0
+    assert counter.read_text() == "2"
+    assert store.get_run(run.id).state is StateType.COMPLETED
+
+
+def test_the_runner_runs_the_commit_that_was_deployed_not_the_newest(
+    store: Store,
+    pool: WorkPool,
+    tmp_path: Path,
+    make_repo: MakeRepo,
+    launched: Callable[..., FlowRun],
+) -> None:
+    repo = make_repo({"hello.py": HELLO})
+    deployment = flow.from_source(str(repo), "hello.py:my_flow").deploy(
+        "pinned", POOL, store=store, print_next_steps=False
+    )
+    (repo / "hello.py").write_text(HELLO.replace("Hello {name}!", "Goodbye {name}!"))
+    git(repo, "commit", "-q", "-am", "say goodbye")
+    out = tmp_path / "out.txt"
+    run = launched(deployment, name="Ada", out=str(out))
+
+    assert runner.execute(run.id, store) == 0
+    assert out.read_text() == "Hello Ada!"
+
+
+def test_a_flow_that_cannot_be_loaded_fails_the_run_saying_why(
+    store: Store,
+    deploy: Callable[..., Deployment],
+    launched: Callable[..., FlowRun],
+) -> None:
+    deployment = deploy({"hello.py": HELLO}, "hello.py:my_flow")
+    # the deployment is edited to name a function its commit does not have
+    store.put_deployment(deployment.model_copy(update={"entrypoint": "hello.py:renamed"}))
+    run = launched(deployment, name="Ada")
+
+    assert runner.execute(run.id, store) == 1
+
+    failed = store.get_run(run.id)
+    assert failed.state is StateType.FAILED
+    assert "Could not load the flow" in failed.state_message
+    assert "'renamed'" in failed.state_message
+    assert StateType.RUNNING not in states_of(failed)
+
+
+def test_a_run_that_is_already_final_is_left_alone(
+    store: Store, deploy: Callable[..., Deployment], launched: Callable[..., FlowRun]
+) -> None:
+    deployment = deploy({"hello.py": HELLO}, "hello.py:my_flow")
+    run = launched(deployment, name="Ada")
+    operations.cancel_run(store, None, run.id)
+    store.transition(store.get_run(run.id), StateType.CANCELLED)
+    before = store.get_run(run.id)
+
+    assert runner.execute(run.id, store) == 1
+
+    assert store.get_run(run.id).state_history == before.state_history
+
+
+def test_parameters_reach_the_flow_as_its_signatures_types(
+    store: Store,
+    tmp_path: Path,
+    deploy: Callable[..., Deployment],
+    launched: Callable[..., FlowRun],
+) -> None:
+    deployment = deploy({"dated.py": DATED}, "dated.py:dated")
+    assert deployment.parameter_schema["properties"]["day"]["format"] == "date"
+    with pytest.raises(ParametersError, match="'day'"):
+        operations.create_run(store, deployment.full_name, parameters={"day": 7, "out": "x"})
+    out = tmp_path / "day.txt"
+    run = launched(deployment, day="2024-05-07", out=str(out))
+
+    assert runner.execute(run.id, store) == 0
+    assert out.read_text() == "date 2024-05-07"
