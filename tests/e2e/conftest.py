@@ -46,8 +46,10 @@ def _clear_handler_caches() -> None:
     reset_default_clients()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def emulator() -> Iterator[Emulator]:
+    """One emulator for tests/e2e, stopped before other packages run: its background loops would
+    otherwise talk to the in-process moto of the functional tests."""
     saved = dict(os.environ)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
@@ -62,7 +64,7 @@ def emulator() -> Iterator[Emulator]:
         _clear_handler_caches()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def flows_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = tmp_path_factory.mktemp("flows-repo")
     for name, text in FLOWS.items():
