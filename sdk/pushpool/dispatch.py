@@ -140,7 +140,6 @@ class Dispatcher:
         self._task_definitions: dict[str, str] = {}
         self._task_definition_lock = threading.Lock()
         self._network_lock = threading.Lock()
-        self._register_lock = threading.Lock()
 
     # ---------------------------------------------------------------- entry points
     def tick(self, *, horizon: timedelta = timedelta(0), until: float | None = None) -> TickReport:
@@ -424,12 +423,26 @@ class Dispatcher:
             f"Task did not reach RUNNING within {seconds}s of launch "
             "(the pool's start deadline); stopped it"
         )
-        try:
-            self.ecs.stop_task(run.cluster, run.task_arn or "", message)
-        except PushpoolError as exc:
-            log.warning("could not stop task %s: %s", run.task_arn, exc, extra={"run_id": run.id})
+
+        def stop_task(crashed: FlowRun) -> None:
+            try:
+                self.ecs.stop_task(run.cluster, run.task_arn or "", message)
+            except PushpoolError as exc:
+                log.warning(
+                    "could not stop task %s: %s", run.task_arn, exc, extra={"run_id": run.id}
+                )
+
+        # crash first, and only the launch we saw overdue: a task that reached RUNNING meanwhile
+        # (runner or RUNNING event) has left the due index, so its due_at is gone and this fails
         outcome = crash_or_retry(
-            self.store, run, message, stop_code="StartDeadlineExceeded", pool=pool
+            self.store,
+            run,
+            message,
+            stop_code="StartDeadlineExceeded",
+            pool=pool,
+            condition="task_arn = {t} AND due_at = {d}",
+            condition_values={"t": run.task_arn, "d": item["due_at"]},
+            on_crashed=stop_task,
         )
         if outcome:
             report.add("crashed", run.id)

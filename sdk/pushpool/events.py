@@ -9,6 +9,7 @@ crashed (the runner always reports its own end before exiting).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -151,6 +152,7 @@ def crash_or_retry(
     fields: dict[str, Any] | None = None,
     condition: str | None = None,
     condition_values: dict[str, Any] | None = None,
+    on_crashed: Callable[[FlowRun], None] | None = None,
 ) -> str | None:
     """Mark the run CRASHED; for an infrastructure crash with retries left, schedule it again as
     a new attempt (new client token), on FARGATE instead of Spot when the fallback is on.
@@ -167,6 +169,8 @@ def crash_or_retry(
         )
     except ConflictError:
         return None
+    if on_crashed is not None:
+        on_crashed(crashed)
     if stop_code not in INFRA_STOP_CODES:
         return "marked CRASHED"
     try:

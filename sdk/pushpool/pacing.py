@@ -42,7 +42,7 @@ class RateLimiter:
                 current = self.clock()
                 self.tokens = min(self.capacity, self.tokens + (current - self.updated) * self.rate)
                 self.updated = current
-                if self.tokens >= 1:
+                if self.tokens >= 1 - 1e-9:  # float rounding must not strand a token
                     self.tokens -= 1
                     self.waited += waited
                     return waited

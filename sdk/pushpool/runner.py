@@ -84,7 +84,7 @@ def execute(run_id: str, store: Store | None = None) -> int:
         try:
             flow = load_flow(deployment, Path(workdir))
             parameters = flow.validate_parameters(run.parameters)
-        except PushpoolError as exc:
+        except Exception as exc:
             log.error("Could not load the flow: %s", exc)
             _finish(store, run, StateType.FAILED, f"Could not load the flow: {exc}", 1)
             return 1

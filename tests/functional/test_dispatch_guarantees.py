@@ -15,7 +15,7 @@ import pytest
 from pushpool import operations
 from pushpool.aws.clients import Clients
 from pushpool.aws.dynamodb import Store
-from pushpool.dispatch import Dispatcher
+from pushpool.dispatch import Dispatcher, TickReport
 from pushpool.events import handle_task_event
 from pushpool.local.fargate import task_state_change_event
 from pushpool.models import FlowRun
@@ -219,7 +219,7 @@ def test_a_task_that_never_starts_is_stopped_and_crashed_at_the_deadline(
     assert crashed.state is StateType.CRASHED
     assert "did not reach RUNNING" in crashed.state_message
     (described,) = clients("ecs").describe_tasks(cluster=run.cluster, tasks=[run.task_arn])["tasks"]
-    assert described["lastStatus"] == "STOPPED"
+    assert described["desiredStatus"] == "STOPPED"  # StopTask was called
     assert store.get_pool(POOL).active_runs == 0
 
 
@@ -324,5 +324,24 @@ def test_a_run_cancelled_during_its_launch_has_its_task_stopped(
     (task,) = clients("ecs").describe_tasks(cluster=cancelled.cluster, tasks=[cancelled.task_arn])[
         "tasks"
     ]
-    assert task["lastStatus"] == "STOPPED"
+    assert task["desiredStatus"] == "STOPPED"  # StopTask was called
     assert store.get_pool(POOL).active_runs == 0
+
+
+def test_a_task_that_started_just_at_the_deadline_is_left_alone(
+    store: Store,
+    clients: Clients,
+    dispatcher: Dispatcher,
+    clock: Clock,
+    launch: Callable[..., tuple[FlowRun, dict[str, Any]]],
+) -> None:
+    run, _ = launch()
+    clock.advance(seconds=store.settings.start_deadline_seconds + 1)
+    (stale,) = store.due_runs(POOL, clock())  # read before the runner reports RUNNING
+    store.transition(store.get_run(run.id), StateType.RUNNING, message="runner")
+
+    dispatcher.dispatch_items(store.get_pool(POOL), [stale], TickReport())
+
+    assert store.get_run(run.id).state is StateType.RUNNING
+    (task,) = clients("ecs").describe_tasks(cluster=run.cluster, tasks=[run.task_arn])["tasks"]
+    assert task["desiredStatus"] == "RUNNING"

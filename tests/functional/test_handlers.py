@@ -52,9 +52,13 @@ class LambdaContext:
 
 
 def clear_handler_caches() -> None:
+    """A fresh Lambda container: no cached adapters, and no metrics left over (Powertools keeps
+    metrics added while POWERTOOLS_METRICS_DISABLED was set, and flushes them later)."""
     dispatcher_handler.dispatcher.cache_clear()
     common.clients.cache_clear()
     reset_default_clients()
+    dispatcher_handler.metrics.clear_metrics()
+    task_events_handler.metrics.clear_metrics()
 
 
 @pytest.fixture

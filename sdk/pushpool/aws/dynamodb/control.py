@@ -34,12 +34,21 @@ class ControlStore(StoreBase):
                 "description",
                 "base_job_template",
                 "concurrency_limit",
-                "start_deadline_seconds",
-                "infra_retries",
                 "updated_at",
             ):
                 expr.set(field, plain[field])
-            for field in ("created_at", "paused", "active_runs", "queues", "infrastructure"):
+            # what users set since (pause, limits per queue, retries) and the counters stay
+            kept = (
+                "created_at",
+                "paused",
+                "active_runs",
+                "queues",
+                "infrastructure",
+                "start_deadline_seconds",
+                "infra_retries",
+                "spot_fallback",
+            )
+            for field in kept:
                 ref = expr.name(field)
                 expr.set_raw(f"{ref} = if_not_exists({ref}, {expr.value(plain[field])})")
             key = self._control_key(tables.POOL_PK, pool.name)
