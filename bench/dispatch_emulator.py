@@ -1,0 +1,268 @@
+"""The emulator under ``bench/dispatch.py``: moto's ThreadedMotoServer, made to apply requests the
+way AWS does, plus its own speed (the baseline every dispatcher number is bounded by).
+
+Two things about moto 5.2 server mode, found while building the bench, would otherwise make the
+numbers measure moto rather than pushpool:
+
+1. It is not thread-safe: requests are served on concurrent threads with no lock, so two
+   conditional writes to one item can both pass, and ``TransactWriteItems`` dies with
+   "dictionary changed size during iteration" when another request writes meanwhile.
+   ``pushpool.local.server.start_server`` now serialises requests itself (one at a time, as
+   DynamoDB and ECS apply each request atomically); the bench only times them (``time_requests``).
+2. ``TransactWriteItems`` deep-copies every table it touches before applying anything, to roll
+   back on failure. A claim (run + pool slot, one transaction) therefore costs O(items stored in
+   the runs table): 0.2-1 s per claim here with a few hundred to 1,000 runs stored (the bench
+   prints the rate), growing with every run.
+   ``patch_transactions`` keeps moto's semantics (all conditions checked against the state
+   before the transaction; all-or-nothing; the same ``CancellationReasons``) but backs up only the
+   items the transaction touches. ``--stock-moto`` turns it off.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+_patched: dict[str, Any] = {}
+_busy: dict[str, float] = {}  # operation -> seconds the emulator spent serving it
+_SERVICES = {"DynamoDB_20120810": "dynamodb", "AmazonEC2ContainerServiceV20141113": "ecs"}
+
+
+def busy_seconds() -> float:
+    return sum(_busy.values())
+
+
+def busy_by_operation() -> dict[str, float]:
+    return dict(_busy)
+
+
+def _operation(environ: dict[str, Any]) -> str:
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if not target:
+        return "other"
+    service, _, operation = target.partition(".")
+    return f"{_SERVICES.get(service, service)}.{operation}"
+
+
+def time_requests() -> None:
+    """Add up the time moto spends serving requests (they are served one at a time)."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    if "serve" in _patched:
+        return
+    original = DomainDispatcherApplication.__call__
+    _patched["serve"] = original
+
+    def serve(self: Any, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        began = time.perf_counter()
+        try:
+            return original(self, environ, start_response)
+        finally:
+            operation = _operation(environ)
+            _busy[operation] = _busy.get(operation, 0.0) + time.perf_counter() - began
+
+    DomainDispatcherApplication.__call__ = serve  # type: ignore[method-assign]
+
+
+def patch_transactions() -> None:
+    """TransactWriteItems backing up the touched items instead of deep-copying whole tables."""
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        ConditionalCheckFailed,
+        MockValidationException,
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if "transact" in _patched:
+        return
+    _patched["transact"] = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        if len(transact_items) > 100:
+            raise TooManyTransactionsException()
+        seen: set[tuple[str, str]] = set()
+        errors: list[tuple[Any, Any, Any]] = []
+        plan: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+        # phase 1: every condition against the state before the transaction, nothing written
+        for entry in transact_items:
+            if len(entry) > 1:
+                raise TransactWriteSingleOpException
+            original_item = None
+            try:
+                op_type, op = next(iter(entry.items()))
+                if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                    raise ValueError("Unsupported transaction operation")
+                table = self.get_table(op["TableName"])
+                if op_type == "Put":
+                    attrs = op["Item"]
+                    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                    if table.range_key_attr is not None:
+                        key[table.range_key_attr] = attrs[table.range_key_attr]
+                else:
+                    key = op["Key"]
+                marker = (str(op["TableName"]), str(dict(sorted(key.items()))))
+                if marker in seen:
+                    raise MultipleTransactionsException()
+                seen.add(marker)
+                current = self.get_item(op["TableName"], key)
+                condition = op.get("ConditionExpression")
+                if condition is not None:
+                    check = get_filter_expression(
+                        condition,
+                        op.get("ExpressionAttributeNames"),
+                        op.get("ExpressionAttributeValues"),
+                    )
+                    if not check.expr(current):
+                        if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                            original_item = current.to_json()["Attributes"]
+                        raise ConditionalCheckFailed(item=original_item)
+                errors.append((None, None, None))
+                plan.append((op_type, op, key))
+            except (MultipleTransactionsException, MockValidationException):
+                raise
+            except ConditionalCheckFailed as exc:
+                errors.append(("ConditionalCheckFailed", str(exc.message), original_item))
+            except Exception as exc:
+                errors.append((type(exc).__name__, str(exc), original_item))
+        if any(code is not None for code, _, _ in errors):
+            raise TransactionCanceledException(errors)
+        # phase 2: apply, restoring only the touched items (and stream lengths) on failure
+        backups = []
+        for _, op, key in plan:
+            table = self.get_table(op["TableName"])
+            hash_key, range_key = self.get_keys_value(table, key)
+            shard = table.stream_shard
+            backups.append(
+                (
+                    table,
+                    hash_key,
+                    range_key,
+                    copy.deepcopy(table.get_item(hash_key, range_key)),
+                    len(shard.items) if shard is not None else 0,
+                )
+            )
+        try:
+            for op_type, op, key in plan:
+                names = op.get("ExpressionAttributeNames")
+                values = op.get("ExpressionAttributeValues")
+                if op_type == "Put":
+                    self.put_item(op["TableName"], op["Item"], overwrite=True)
+                elif op_type == "Delete":
+                    self.delete_item(op["TableName"], key, names, values)
+                elif op_type == "Update":
+                    self.update_item(op["TableName"], key, op["UpdateExpression"], names, values)
+        except Exception as exc:
+            for table, hash_key, range_key, item, length in reversed(backups):
+                if range_key is not None:
+                    if item is None:
+                        table.items[hash_key].pop(range_key, None)
+                    else:
+                        table.items[hash_key][range_key] = item
+                elif item is None:
+                    table.items.pop(hash_key, None)
+                else:
+                    table.items[hash_key] = item
+                if table.stream_shard is not None:
+                    del table.stream_shard.items[length:]
+            if isinstance(exc, MockValidationException):
+                raise
+            raise TransactionCanceledException([(type(exc).__name__, str(exc), None)]) from exc
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def unpatch_transactions() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    original = _patched.pop("transact", None)
+    if original is not None:
+        DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
+
+
+def settle() -> None:
+    """Keep what is stored so far out of the cyclic garbage collector before a measurement.
+
+    The emulator shares this process's heap: every full collection walks all of moto's stored
+    items, stream records and tasks, pausing dispatcher and emulator alike (seen: 250-700 ms
+    pauses, -25 % throughput). A dispatcher in Lambda has a small heap of its own."""
+    gc.collect()
+    gc.freeze()
+
+
+# ---------------------------------------------------------------- the emulator's own speed
+def conditional_puts_per_s(ddb: Any, table: str, seconds: float) -> float:
+    """Single-thread PutItem with ``attribute_not_exists`` for ``seconds``: calls per second."""
+    done = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        ddb.put_item(
+            TableName=table,
+            Item={"id": {"S": f"baseline-{uuid.uuid4()}"}, "state": {"S": "COMPLETED"}},
+            ConditionExpression="attribute_not_exists(id)",
+        )
+        done += 1
+    return done / (time.perf_counter() - start)
+
+
+def run_tasks_per_s(
+    ecs: Any, cluster: str, task_definition: str, subnets: list[str], seconds: float
+) -> float:
+    """Single-thread RunTask (Fargate, awsvpc) for ``seconds``: calls per second."""
+    done = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        ecs.run_task(
+            cluster=cluster,
+            taskDefinition=task_definition,
+            launchType="FARGATE",
+            startedBy="baseline",
+            networkConfiguration={
+                "awsvpcConfiguration": {"subnets": subnets[:1], "securityGroups": []}
+            },
+        )
+        done += 1
+    return done / (time.perf_counter() - start)
+
+
+def claims_per_s(ddb: Any, runs_table: str, control_table: str, calls: int) -> float:
+    """Single-thread TransactWriteItems shaped like a claim (run + pool slot) against the tables
+    as they are now (moto's cost depends on how many items they hold)."""
+    ids = [f"baseline-tx-{uuid.uuid4()}" for _ in range(calls)]
+    for run_id in ids:
+        ddb.put_item(TableName=runs_table, Item={"id": {"S": run_id}, "state": {"S": "SCHEDULED"}})
+    start = time.perf_counter()
+    for run_id in ids:
+        ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": runs_table,
+                        "Key": {"id": {"S": run_id}},
+                        "UpdateExpression": "SET #s = :p",
+                        "ConditionExpression": "#s = :s",
+                        "ExpressionAttributeNames": {"#s": "state"},
+                        "ExpressionAttributeValues": {
+                            ":p": {"S": "COMPLETED"},
+                            ":s": {"S": "SCHEDULED"},
+                        },
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": control_table,
+                        "Key": {"pk": {"S": "BASELINE"}, "sk": {"S": "slot"}},
+                        "UpdateExpression": "ADD active_runs :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+            ]
+        )
+    return calls / (time.perf_counter() - start)
