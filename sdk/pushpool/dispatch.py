@@ -309,6 +309,12 @@ class Dispatcher:
             self.limiter.acquire()
             task = self.ecs.run_task(request, arn)
         except ThrottledError as exc:
+            if adopt:
+                # a re-driven claim may have a task already: keep the claim, so the next try
+                # looks for that task again instead of launching as if new
+                log.warning("re-drive throttled, retrying after the lease: %s", exc, extra=extra)
+                report.add("throttled", run.id)
+                return "throttled"
             delay = backoff(run.throttled)
             log.warning(
                 "launch throttled, retrying in %.1fs: %s", delay.total_seconds(), exc, extra=extra

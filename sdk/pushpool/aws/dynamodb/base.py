@@ -68,14 +68,16 @@ class StoreBase:
     def _control_key(self, pk: str, sk: str) -> dict[str, Any]:
         return {"pk": {"S": pk}, "sk": {"S": sk}}
 
-    def _update(self, table: str, key: dict[str, Any], expr: Expr, what: str) -> dict[str, Any]:
+    def _update(
+        self, table: str, key: dict[str, Any], expr: Expr, what: str, *, returns: str = "ALL_NEW"
+    ) -> dict[str, Any]:
         try:
             response = self._call(
                 "update_item",
                 what,
                 TableName=table,
                 Key=key,
-                ReturnValues="ALL_NEW",
+                ReturnValues=returns,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 **expr.update_kwargs(),
             )
@@ -85,7 +87,7 @@ class StoreBase:
                 f"{what}: the item changed or does not exist.",
                 current=from_item(old) if old else None,
             ) from exc
-        return from_item(response["Attributes"])
+        return from_item(response.get("Attributes", {}))
 
     def list_pools(self) -> list[WorkPool]:
         items = self._query(

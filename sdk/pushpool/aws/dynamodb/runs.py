@@ -221,8 +221,12 @@ class RunStore(StoreBase):
             expr.when(self._launch_condition(expr, run.attempt))
             expr.when(f"{expr.name('state')} = {expr.value('PENDING')}")
             try:
-                item = self._update(self.runs, {"id": {"S": run.id}}, expr, "Record launch")
-                return FlowRun.model_validate(item)
+                # the common case returns nothing: the run is what we claimed plus these fields
+                self._update(
+                    self.runs, {"id": {"S": run.id}}, expr, "Record launch", returns="NONE"
+                )
+                recorded = {**run.model_dump(mode="json"), **to_plain(values)}
+                return FlowRun.model_validate({**recorded, "lease_until": None})
             except ConflictError as exc:
                 current = exc.current or {}
                 if current.get("task_arn") or current.get("attempt") != run.attempt:
