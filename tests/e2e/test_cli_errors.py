@@ -6,6 +6,7 @@ import json
 import uuid
 from pathlib import Path
 
+from pushpool.local.emulator import Emulator
 from tests.e2e.conftest import Cli
 from tests.e2e.test_walkthrough import deploy, new_pool
 
@@ -57,3 +58,42 @@ def test_default_base_job_template_prints_json(cli: Cli) -> None:
     template = json.loads(result.stdout)
     assert set(template) == {"job_configuration", "variables"}
     assert "launch_type" in template["variables"]["properties"]
+
+
+def test_emulator_claims_are_all_or_nothing(emulator: Emulator) -> None:
+    """The emulator's TransactWriteItems (patched for speed) keeps DynamoDB's semantics: a claim
+    blocked by the pool's limit leaves the run untouched, and a lost run condition leaves the
+    pool's counter untouched."""
+    from datetime import timedelta
+
+    from pushpool import operations
+    from pushpool.aws.dynamodb import ClaimOutcome, Store
+    from pushpool.models import CodeSource, Deployment
+    from pushpool.timeutil import now
+
+    assert emulator.clients is not None
+    store = Store(emulator.clients)
+    pool = f"tx-{uuid.uuid4().hex[:6]}"
+    operations.create_pool(store, pool, concurrency_limit=0)
+    store.put_deployment(
+        Deployment(
+            name="d",
+            flow_name="tx",
+            pool=pool,
+            entrypoint="x.py:f",
+            source=CodeSource(kind="image"),
+            paused=True,
+        )
+    )
+    run = operations.create_run(store, "tx/d")
+    (due,) = [d for d in store.due_runs(pool, now()) if d["id"] == run.id]
+
+    blocked = store.claim(due, at=now(), lease=timedelta(seconds=60))
+    assert blocked.outcome is ClaimOutcome.POOL_BLOCKED
+    untouched = store.get_run(run.id)
+    assert untouched.state.value == "SCHEDULED" and len(untouched.state_history) == 1
+
+    store.update_pool(pool, concurrency_limit=5)
+    assert store.claim(due, at=now(), lease=timedelta(seconds=60)).outcome is ClaimOutcome.CLAIMED
+    assert store.claim(due, at=now(), lease=timedelta(seconds=60)).outcome is ClaimOutcome.TAKEN
+    assert store.get_pool(pool).active_runs == 1
