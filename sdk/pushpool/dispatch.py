@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("pushpool.dispatch")
 
 MAX_BACKOFF_SECONDS = 300
+# TAKEN claims in one pass after which a dispatcher assumes others work the same list
+CONTENTION_LIMIT = 8
+CONTENDED_PASSES = 5
 
 
 @dataclass
@@ -103,6 +106,23 @@ def blocked_reason(pool: WorkPool, queue_name: str, deployment: Deployment | Non
     return None
 
 
+def rotate_within_priority(
+    items: list[dict[str, Any]], pool: WorkPool, rng: random.Random | None = None
+) -> list[dict[str, Any]]:
+    """Keep priority classes in order; start each class at a random item (wrapping around)."""
+    chooser = rng or random
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for item in items:
+        queue = pool.queues.get(item.get("queue") or DEFAULT_QUEUE)
+        groups.setdefault(queue.priority if queue else 1_000_000, []).append(item)
+    rotated: list[dict[str, Any]] = []
+    for priority in sorted(groups):
+        group = groups[priority]
+        start = chooser.randrange(len(group))
+        rotated += group[start:] + group[:start]
+    return rotated
+
+
 def item_kind(item: dict[str, Any]) -> str:
     state = item.get("state")
     if state == StateType.SCHEDULED:
@@ -152,8 +172,14 @@ class Dispatcher:
                 report.block(pool.name, "paused")
                 continue
             items = self.store.due_runs(pool.name, at + horizon)
-            self.dispatch_items(pool, items, report, until=until)
+            self.dispatch_items(pool, items, report, until=until, requery=self._due_now(pool.name))
         return report
+
+    def _due_now(self, pool: str) -> Callable[[], list[dict[str, Any]]]:
+        def due_now() -> list[dict[str, Any]]:
+            return self.store.due_runs(pool, self.clock())
+
+        return due_now
 
     def handle_records(
         self, records: Iterable[dict[str, Any]], *, until: float | None = None
@@ -197,6 +223,7 @@ class Dispatcher:
         report: TickReport,
         *,
         until: float | None = None,
+        requery: Callable[[], list[dict[str, Any]]] | None = None,
     ) -> None:
         if not items:
             return
@@ -206,7 +233,21 @@ class Dispatcher:
         later = sorted(
             (i for i in items if parse_iso(i["due_at"]) > at), key=lambda i: str(i["due_at"])
         )
-        self._dispatch_batch(pool, order_due(due, pool), deployments, report)
+        contended = self._dispatch_batch(pool, order_due(due, pool), deployments, report)
+        for _ in range(CONTENDED_PASSES if requery is not None else 0):
+            # another dispatcher works the same list: read what is still due (claimed runs have
+            # left it) and start each priority class at a random point, so we stop colliding
+            if not contended or requery is None:
+                break
+            now_ = self.clock()
+            fresh = [i for i in requery() if parse_iso(i["due_at"]) <= now_]
+            if not fresh:
+                break
+            missing = {i["deployment"] for i in fresh} - set(deployments)
+            if missing:
+                deployments.update(self.store.get_deployments(missing))
+            ordered = rotate_within_priority(order_due(fresh, pool), pool)
+            contended = self._dispatch_batch(pool, ordered, deployments, report)
         for item in later:  # due within the horizon: launch each on its time
             wait = (parse_iso(item["due_at"]) - self.clock()).total_seconds()
             if until is not None and time.monotonic() + max(wait, 0) > until:
@@ -221,19 +262,25 @@ class Dispatcher:
         items: list[dict[str, Any]],
         deployments: dict[str, Deployment],
         report: TickReport,
-    ) -> None:
+    ) -> bool:
+        """Dispatch the items in order; returns True when it stopped early because other
+        dispatchers were claiming the same runs."""
         blocked: set[str] = set()  # queues (or "*" for the pool) that cannot take more now
+        taken = [0]
         lock = threading.Lock()
+        limit = max(CONTENTION_LIMIT, self.workers)
 
         def work(item: dict[str, Any]) -> None:
             queue = item.get("queue") or DEFAULT_QUEUE
             with lock:
-                if "*" in blocked or queue in blocked:
+                if "*" in blocked or queue in blocked or taken[0] >= limit:
                     return
             outcome = self._dispatch_one(pool, item, deployments.get(item["deployment"]), report)
-            if outcome in ("pool_blocked", "queue_blocked"):
-                with lock:
+            with lock:
+                if outcome in ("pool_blocked", "queue_blocked"):
                     blocked.add("*" if outcome == "pool_blocked" else queue)
+                elif outcome == "taken":
+                    taken[0] += 1
 
         runnable = []
         for item in items:
@@ -249,9 +296,10 @@ class Dispatcher:
         if len(runnable) <= 1 or self.workers <= 1:
             for item in runnable:
                 work(item)
-            return
-        with ThreadPoolExecutor(max_workers=self.workers) as pool_executor:
-            list(pool_executor.map(work, runnable))
+        else:
+            with ThreadPoolExecutor(max_workers=self.workers) as pool_executor:
+                list(pool_executor.map(work, runnable))
+        return taken[0] >= limit
 
     # ---------------------------------------------------------------- one run
     def _dispatch_one(

@@ -345,3 +345,28 @@ def test_a_task_that_started_just_at_the_deadline_is_left_alone(
     assert store.get_run(run.id).state is StateType.RUNNING
     (task,) = clients("ecs").describe_tasks(cluster=run.cluster, tasks=[run.task_arn])["tasks"]
     assert task["desiredStatus"] == "RUNNING"
+
+
+def test_a_dispatcher_that_keeps_losing_claims_stops_and_rereads_the_due_list(
+    store: Store,
+    clients: Clients,
+    make_dispatcher: Callable[..., Dispatcher],
+    make_runs: Callable[..., list[FlowRun]],
+) -> None:
+    runs = make_runs(30)
+    stale = store.due_runs(POOL, now())  # what a second dispatcher read a moment ago
+    assert len(make_dispatcher().tick().dispatched) == len(runs)  # the first one took them all
+    late = make_dispatcher(workers=1)
+    clients.reset_counts()
+
+    requeried: list[int] = []
+
+    def requery() -> list[dict[str, Any]]:
+        requeried.append(1)
+        return store.due_runs(POOL, now())
+
+    late.dispatch_items(store.get_pool(POOL), stale, TickReport(), requery=requery)
+
+    # it gave up after a few lost claims instead of trying all 30, and found nothing left
+    assert clients.requests["TransactWriteItems"] <= 8
+    assert requeried == [1]

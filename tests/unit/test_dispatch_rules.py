@@ -188,3 +188,28 @@ def test_a_rate_of_zero_means_unlimited() -> None:
 
     assert all(limiter.acquire() == 0.0 for _ in range(1000))
     assert time.slept == []
+
+
+def test_rotation_keeps_priority_classes_and_rotates_within_each() -> None:
+    import random as random_module
+
+    from pushpool.dispatch import rotate_within_priority
+    from pushpool.models import WorkPool, WorkQueue
+    from pushpool.templates import default_base_job_template
+
+    pool = WorkPool(
+        name="p",
+        base_job_template=default_base_job_template(),
+        queues={"hi": WorkQueue(name="hi", priority=1), "lo": WorkQueue(name="lo", priority=2)},
+    )
+    items = [{"id": f"h{i}", "queue": "hi"} for i in range(5)]
+    items += [{"id": f"l{i}", "queue": "lo"} for i in range(4)]
+
+    rotated = rotate_within_priority(items, pool, random_module.Random(3))
+
+    ids = [i["id"] for i in rotated]
+    assert [i[0] for i in ids] == ["h"] * 5 + ["l"] * 4  # classes stay in priority order
+    high = ids[:5]
+    start = high.index("h0")
+    assert high[start:] + high[:start] == [f"h{i}" for i in range(5)]  # a rotation, not a shuffle
+    assert sorted(ids[5:]) == [f"l{i}" for i in range(4)]
