@@ -97,3 +97,12 @@ def test_emulator_claims_are_all_or_nothing(emulator: Emulator) -> None:
     assert store.claim(due, at=now(), lease=timedelta(seconds=60)).outcome is ClaimOutcome.CLAIMED
     assert store.claim(due, at=now(), lease=timedelta(seconds=60)).outcome is ClaimOutcome.TAKEN
     assert store.get_pool(pool).active_runs == 1
+
+
+def test_deployment_inspect_honours_output(cli: Cli, flows_repo: Path) -> None:
+    pool = new_pool(cli)
+    deploy(cli, flows_repo, pool, "hello.py:my_flow", "inspected")
+    as_json = json.loads(cli("deployment", "inspect", "my-flow/inspected", "-o", "json").stdout)
+    assert as_json["pool"] == pool
+    table = cli("deployment", "inspect", "my-flow/inspected").stdout
+    assert f"pool {pool}" in table and "entrypoint hello.py:my_flow" in table

@@ -46,6 +46,16 @@ def inspect(
 ) -> None:
     """Show a deployment."""
     deployment = store().get_deployment(name)
+    if output is Output.table:
+        source = deployment.source.url or deployment.source.kind
+        console.print(
+            f"[bold]{deployment.full_name}[/]  pool {deployment.pool}, "
+            f"queue {deployment.queue}{'  [yellow]paused[/]' if deployment.paused else ''}"
+        )
+        console.print(
+            f"entrypoint {deployment.entrypoint} from {source}"
+            + (f" @ {deployment.source.commit[:12]}" if deployment.source.commit else "")
+        )
     print_json(deployment.model_dump(mode="json"))
 
 

@@ -100,8 +100,6 @@ def run_quickstart(keep: bool = False) -> int:
         if final.log_stream:
             console.print(f"Logs: CloudWatch {final.log_group} / {final.log_stream}")
         if keep:
-            from pushpool.local.dev import serve as _  # noqa: F401 - same process keeps serving
-
             console.print("Serving; press Ctrl-C to stop.")
             for line in emulator.server.export_lines():
                 console.print(f"    {line}")
