@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -25,6 +24,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pushpool import templates
+from pushpool.dispatch_rules import (
+    Room,
+    backoff,
+    blocked_reason,
+    item_kind,
+    order_due,
+    rotate_within_priority,
+)
 from pushpool.errors import (
     AwsError,
     ConflictError,
@@ -34,7 +41,7 @@ from pushpool.errors import (
     ValidationError,
 )
 from pushpool.launch import LaunchRequest, build_launch
-from pushpool.models import DEFAULT_QUEUE, Deployment, FlowRun, WorkPool, WorkQueue
+from pushpool.models import DEFAULT_QUEUE, Deployment, FlowRun, WorkPool
 from pushpool.pacing import RateLimiter
 from pushpool.states import StateType
 from pushpool.timeutil import now, parse_iso
@@ -46,7 +53,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pushpool.dispatch")
 
-MAX_BACKOFF_SECONDS = 300
 # TAKEN claims in one pass after which a dispatcher assumes others work the same list
 CONTENTION_LIMIT = 8
 CONTENDED_PASSES = 5
@@ -73,63 +79,25 @@ class TickReport:
             self.blocked[key] = reason
 
 
-def backoff(throttled: int, rng: Callable[[], float] = random.random) -> timedelta:
-    """Exponential backoff with jitter: ~1 s, 2 s, 4 s ... capped at 5 minutes."""
-    ceiling = min(2.0 ** max(throttled, 0), MAX_BACKOFF_SECONDS)
-    return timedelta(seconds=ceiling * (0.5 + rng() / 2))
+@dataclass
+class Started:
+    """A task started (or found) for a claimed run, not yet recorded on the run."""
 
+    run: FlowRun
+    request: LaunchRequest
+    task_arn: str
+    cluster: str
+    task_definition_arn: str
 
-def order_due(items: Iterable[dict[str, Any]], pool: WorkPool) -> list[dict[str, Any]]:
-    """Queue priority first (1 is highest), then due time, then creation."""
-
-    def key(item: dict[str, Any]) -> tuple[int, str, str]:
-        queue = pool.queues.get(item.get("queue") or DEFAULT_QUEUE)
-        priority = queue.priority if queue else 1_000_000
-        return (priority, str(item.get("due_at", "")), str(item.get("created_at", "")))
-
-    return sorted(items, key=key)
-
-
-def blocked_reason(pool: WorkPool, queue_name: str, deployment: Deployment | None) -> str | None:
-    """Why a run of this pool/queue/deployment cannot launch now, from what we know in memory."""
-    if pool.paused:
-        return f"work pool {pool.name!r} is paused"
-    queue = pool.queues.get(queue_name) or WorkQueue(name=queue_name)
-    if queue.paused:
-        return f"queue {queue_name!r} is paused"
-    if deployment is not None and deployment.paused:
-        return f"deployment {deployment.full_name!r} is paused"
-    if pool.concurrency_limit is not None and pool.active_runs >= pool.concurrency_limit:
-        return f"pool concurrency limit reached ({pool.active_runs}/{pool.concurrency_limit})"
-    if queue.concurrency_limit is not None and queue.active_runs >= queue.concurrency_limit:
-        return f"queue concurrency limit reached ({queue.active_runs}/{queue.concurrency_limit})"
-    return None
-
-
-def rotate_within_priority(
-    items: list[dict[str, Any]], pool: WorkPool, rng: random.Random | None = None
-) -> list[dict[str, Any]]:
-    """Keep priority classes in order; start each class at a random item (wrapping around)."""
-    chooser = rng or random
-    groups: dict[int, list[dict[str, Any]]] = {}
-    for item in items:
-        queue = pool.queues.get(item.get("queue") or DEFAULT_QUEUE)
-        groups.setdefault(queue.priority if queue else 1_000_000, []).append(item)
-    rotated: list[dict[str, Any]] = []
-    for priority in sorted(groups):
-        group = groups[priority]
-        start = chooser.randrange(len(group))
-        rotated += group[start:] + group[:start]
-    return rotated
-
-
-def item_kind(item: dict[str, Any]) -> str:
-    state = item.get("state")
-    if state == StateType.SCHEDULED:
-        return "claim"
-    if state == StateType.PENDING:
-        return "deadline" if item.get("task_arn") else "redrive"
-    return "skip"
+    def fields(self) -> dict[str, Any]:
+        return {
+            "task_arn": self.task_arn,
+            "cluster": self.cluster,
+            "task_definition_arn": self.task_definition_arn or None,
+            "log_group": self.request.log_group,
+            "log_stream": self.request.log_stream(self.task_arn),
+            "state_message": f"Launched ECS task {self.task_arn.rsplit('/', 1)[-1]}",
+        }
 
 
 class Dispatcher:
@@ -270,70 +238,127 @@ class Dispatcher:
         lock = threading.Lock()
         limit = max(CONTENTION_LIMIT, self.workers)
 
-        def work(item: dict[str, Any]) -> None:
-            queue = item.get("queue") or DEFAULT_QUEUE
+        def work(unit: list[dict[str, Any]]) -> None:
             with lock:
-                if "*" in blocked or queue in blocked or taken[0] >= limit:
+                if "*" in blocked or taken[0] >= limit:
                     return
-            outcome = self._dispatch_one(pool, item, deployments.get(item["deployment"]), report)
+                unit = [i for i in unit if (i.get("queue") or DEFAULT_QUEUE) not in blocked]
+            if not unit:
+                return
+            if item_kind(unit[0]) == "claim":
+                outcomes = self._claim_and_launch(pool, unit, deployments, report)
+            else:
+                outcomes = [self._dispatch_one(pool, unit[0], deployments, report)]
             with lock:
-                if outcome in ("pool_blocked", "queue_blocked"):
-                    blocked.add("*" if outcome == "pool_blocked" else queue)
-                elif outcome == "taken":
-                    taken[0] += 1
+                for item, outcome in zip(unit, outcomes, strict=True):
+                    if outcome == "pool_blocked":
+                        blocked.add("*")
+                    elif outcome == "queue_blocked":
+                        blocked.add(item.get("queue") or DEFAULT_QUEUE)
+                    elif outcome == "taken":
+                        taken[0] += 1
 
-        runnable = []
+        units = self._units(pool, items, deployments, report)
+        if len(units) <= 1 or self.workers <= 1:
+            for unit in units:
+                work(unit)
+        else:
+            with ThreadPoolExecutor(max_workers=self.workers) as pool_executor:
+                list(pool_executor.map(work, units))
+        return taken[0] >= limit
+
+    def _units(
+        self,
+        pool: WorkPool,
+        items: list[dict[str, Any]],
+        deployments: dict[str, Deployment],
+        report: TickReport,
+    ) -> list[list[dict[str, Any]]]:
+        """Split ordered items into units of work: re-drives and deadlines one at a time, runs to
+        claim in batches (one claim transaction each), as many as the pool showed room for and
+        spread over the workers."""
+        from pushpool.aws.dynamodb import MAX_BATCH  # a DynamoDB limit, no boto3 use
+
+        room = Room(pool)
+        units: list[list[dict[str, Any]]] = []
+        claims: list[dict[str, Any]] = []
         for item in items:
             kind = item_kind(item)
             if kind == "skip":
                 continue
+            if kind != "claim":
+                units.append([item])
+                continue
             queue = item.get("queue") or DEFAULT_QUEUE
             reason = blocked_reason(pool, queue, deployments.get(item["deployment"]))
-            if kind == "claim" and reason is not None:
+            reason = reason or room.take(queue)
+            if reason is not None:
                 report.block(f"{pool.name}/{queue}", reason)
                 continue
-            runnable.append(item)
-        if len(runnable) <= 1 or self.workers <= 1:
-            for item in runnable:
-                work(item)
-        else:
-            with ThreadPoolExecutor(max_workers=self.workers) as pool_executor:
-                list(pool_executor.map(work, runnable))
-        return taken[0] >= limit
+            claims.append(item)
+        size = max(1, min(MAX_BATCH, -(-len(claims) // max(self.workers, 1))))
+        units += [claims[i : i + size] for i in range(0, len(claims), size)]
+        return units
 
-    # ---------------------------------------------------------------- one run
+    # ---------------------------------------------------------------- runs
+    def _claim_and_launch(
+        self,
+        pool: WorkPool,
+        items: list[dict[str, Any]],
+        deployments: dict[str, Deployment],
+        report: TickReport,
+    ) -> list[str]:
+        """Claim due runs together, launch each claimed one, record the launches together."""
+        from pushpool.aws.dynamodb import ClaimOutcome  # the adapter's result type, no boto3 use
+
+        lease = timedelta(seconds=self.settings.claim_lease_seconds)
+        claims = self.store.claim_many(items, pool=pool, at=self.clock(), lease=lease)
+        outcomes: list[str] = []
+        started: list[Started] = []
+        for item, claim in zip(items, claims, strict=True):
+            if claim.outcome is ClaimOutcome.POOL_BLOCKED:
+                report.block(pool.name, claim.reason)
+                outcomes.append("pool_blocked")
+            elif claim.outcome is ClaimOutcome.QUEUE_BLOCKED:
+                report.block(f"{pool.name}/{item.get('queue')}", claim.reason)
+                outcomes.append("queue_blocked")
+            elif claim.outcome is not ClaimOutcome.CLAIMED or claim.run is None:
+                outcomes.append("taken")
+            elif (deployment := deployments.get(item["deployment"])) is None:
+                self._fail(
+                    claim.run, f"Deployment {item['deployment']!r} no longer exists.", report
+                )
+                outcomes.append("failed")
+            else:
+                result = self._start(claim.run, pool, deployment, report)
+                if isinstance(result, Started):
+                    started.append(result)
+                    result = "dispatched"
+                outcomes.append(result)
+        self._record_all(pool, started, report)
+        return outcomes
+
     def _dispatch_one(
         self,
         pool: WorkPool,
         item: dict[str, Any],
-        deployment: Deployment | None,
+        deployments: dict[str, Deployment],
         report: TickReport,
     ) -> str:
-        from pushpool.aws.dynamodb import ClaimOutcome  # the adapter's result type, no boto3 use
+        """A claim whose lease expired (re-drive) or a launch past its start deadline."""
+        from pushpool.aws.dynamodb import ClaimOutcome
 
-        kind = item_kind(item)
-        if kind == "deadline":
+        if item_kind(item) == "deadline":
             return self._expire_start(pool, item, report)
-        at = self.clock()
-        claim = self.store.claim(
-            item,
-            at=at,
-            lease=timedelta(seconds=self.settings.claim_lease_seconds),
-            redrive=kind == "redrive",
-        )
-        if claim.outcome is ClaimOutcome.POOL_BLOCKED:
-            report.block(pool.name, claim.reason)
-            return "pool_blocked"
-        if claim.outcome is ClaimOutcome.QUEUE_BLOCKED:
-            report.block(f"{pool.name}/{item.get('queue')}", claim.reason)
-            return "queue_blocked"
+        lease = timedelta(seconds=self.settings.claim_lease_seconds)
+        claim = self.store.claim(item, at=self.clock(), lease=lease, redrive=True)
         if claim.outcome is not ClaimOutcome.CLAIMED or claim.run is None:
             return "taken"
-        run = claim.run
+        deployment = deployments.get(item["deployment"])
         if deployment is None:
-            self._fail(run, f"Deployment {run.deployment!r} no longer exists.", report)
+            self._fail(claim.run, f"Deployment {item['deployment']!r} no longer exists.", report)
             return "failed"
-        return self.launch(run, pool, deployment, report, adopt=kind == "redrive")
+        return self.launch(claim.run, pool, deployment, report, adopt=True)
 
     def launch(
         self,
@@ -344,15 +369,31 @@ class Dispatcher:
         *,
         adopt: bool = False,
     ) -> str:
-        """Launch a claimed run: render, register (once per hash), RunTask, record."""
+        """Launch a claimed run and record its task. With ``adopt``, a task already started for
+        this attempt (found by ``startedBy``) is recorded instead of launching another."""
+        result = self._start(run, pool, deployment, report, adopt=adopt)
+        if isinstance(result, str):
+            return result
+        self._record(result, pool, report)
+        return "dispatched"
+
+    def _start(
+        self,
+        run: FlowRun,
+        pool: WorkPool,
+        deployment: Deployment,
+        report: TickReport,
+        *,
+        adopt: bool = False,
+    ) -> Started | str:
+        """Render, register (once per hash), RunTask: the started task, or what happened."""
         extra = {"run_id": run.id, "pool": pool.name, "deployment": run.deployment}
         try:
             request = self.prepare(run, pool, deployment)
             if adopt:
                 existing = self.ecs.find_tasks(request.cluster, run.id)
                 if existing:  # launched before its dispatcher died: record it, launch nothing
-                    self._record(run, pool, request, existing[0], request.cluster or "", "", report)
-                    return "dispatched"
+                    return Started(run, request, existing[0], request.cluster or "", "")
             arn = self.task_definition(request)
             self.limiter.acquire()
             task = self.ecs.run_task(request, arn)
@@ -380,8 +421,7 @@ class Dispatcher:
             log.error("launch error, will re-drive after the lease: %s", exc, extra=extra)
             return "error"
         cluster = task.cluster_arn or request.cluster or ""
-        self._record(run, pool, request, task.task_arn, cluster, task.task_definition_arn, report)
-        return "dispatched"
+        return Started(run, request, task.task_arn, cluster, task.task_definition_arn)
 
     def prepare(self, run: FlowRun, pool: WorkPool, deployment: Deployment) -> LaunchRequest:
         """Merge variables, render the template, build the ECS requests."""
@@ -434,39 +474,50 @@ class Dispatcher:
         return arn
 
     # ---------------------------------------------------------------- outcomes
-    def _record(
-        self,
-        run: FlowRun,
-        pool: WorkPool,
-        request: LaunchRequest,
-        task_arn: str,
-        cluster: str,
-        task_definition_arn: str,
-        report: TickReport,
-    ) -> None:
+    def _record(self, started: Started, pool: WorkPool, report: TickReport) -> None:
         at = self.clock()
-        deadline_seconds = pool.start_deadline_seconds or self.settings.start_deadline_seconds
         try:
             recorded = self.store.record_launch(
-                run,
-                at=at,
-                deadline=at + timedelta(seconds=deadline_seconds),
-                task_arn=task_arn,
-                cluster=cluster,
-                task_definition_arn=task_definition_arn or None,
-                log_group=request.log_group,
-                log_stream=request.log_stream(task_arn),
-                state_message=f"Launched ECS task {task_arn.rsplit('/', 1)[-1]}",
+                started.run, at=at, deadline=self._deadline(pool, at), **started.fields()
             )
         except ConflictError:
             return  # recorded already by a re-drive racing us: nothing to do
+        self._launched(started, at, report)
+        if recorded.state in (StateType.CANCELLED, StateType.CANCELLING):
+            # cancelled while we were launching: the task must not run
+            self.ecs.stop_task(
+                started.cluster or None, started.task_arn, f"Run {started.run.id} was cancelled"
+            )
+
+    def _record_all(self, pool: WorkPool, started: list[Started], report: TickReport) -> None:
+        """One transaction for the launches of a batch; one update each if any run changed
+        meanwhile (cancelled, already RUNNING, recorded by a re-drive)."""
+        from pushpool.aws.dynamodb import Launch  # the adapter's argument type, no boto3 use
+
+        if len(started) > 1:
+            at = self.clock()
+            launches = [Launch(s.run, s.fields()) for s in started]
+            if self.store.record_launches(launches, at=at, deadline=self._deadline(pool, at)):
+                for one in started:
+                    self._launched(one, at, report)
+                return
+        for one in started:
+            self._record(one, pool, report)
+
+    def _deadline(self, pool: WorkPool, at: datetime) -> datetime:
+        seconds = pool.start_deadline_seconds or self.settings.start_deadline_seconds
+        return at + timedelta(seconds=seconds)
+
+    def _launched(self, started: Started, at: datetime, report: TickReport) -> None:
+        run = started.run
         report.add("dispatched", run.id)
         with report._lock:
             report.lateness_ms.append((at - run.scheduled_at).total_seconds() * 1000)
-        log.info("launched task %s", task_arn, extra={"run_id": run.id, "task_arn": task_arn})
-        if recorded.state in (StateType.CANCELLED, StateType.CANCELLING):
-            # cancelled while we were launching: the task must not run
-            self.ecs.stop_task(cluster or None, task_arn, f"Run {run.id} was cancelled")
+        log.info(
+            "launched task %s",
+            started.task_arn,
+            extra={"run_id": run.id, "task_arn": started.task_arn},
+        )
 
     def _expire_start(self, pool: WorkPool, item: dict[str, Any], report: TickReport) -> str:
         from pushpool.events import crash_or_retry

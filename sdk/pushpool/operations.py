@@ -181,7 +181,7 @@ def why_waiting(store: Store, run: FlowRun) -> str | None:
     """For a SCHEDULED run: why it has not launched yet, in words."""
     if run.state is not StateType.SCHEDULED:
         return None
-    from pushpool.dispatch import blocked_reason
+    from pushpool.dispatch_rules import blocked_reason
 
     if run.scheduled_at > now():
         return f"scheduled for {run.scheduled_at.isoformat()}"

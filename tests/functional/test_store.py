@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -22,7 +21,7 @@ from pushpool.errors import (
 from pushpool.models import Deployment, FlowRun, WorkPool
 from pushpool.states import StateType
 from pushpool.timeutil import now
-from tests.functional.helpers import FULL_NAME, POOL, stored_items
+from tests.functional.helpers import FULL_NAME, POOL, run_together, stored_items
 
 LEASE = timedelta(seconds=60)
 
@@ -34,29 +33,6 @@ def due_item(store: Store, run: FlowRun) -> dict[str, Any]:
 
 def claim(store: Store, run: FlowRun) -> Claim:
     return store.claim(due_item(store, run), at=now(), lease=LEASE)
-
-
-def run_together(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Start ``count`` threads at one barrier; return their results (re-raising any error)."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-    errors: list[BaseException] = []
-
-    def body(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = work(index)
-        except BaseException as exc:  # collected and re-raised in the test thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    if errors:
-        raise errors[0]
-    return results
 
 
 # ---------------------------------------------------------------- pools

@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from pushpool.dispatch import MAX_BACKOFF_SECONDS, backoff, blocked_reason, item_kind, order_due
+from pushpool.dispatch_rules import (
+    MAX_BACKOFF_SECONDS,
+    Room,
+    backoff,
+    blocked_reason,
+    item_kind,
+    order_due,
+)
 from pushpool.models import Deployment, WorkPool, WorkQueue
 from pushpool.pacing import RateLimiter
 
@@ -27,6 +34,24 @@ def pool(**fields: Any) -> WorkPool:
 
 def item(run_id: str, queue: str, due_at: str, created_at: str = "2024-01-01") -> dict[str, Any]:
     return {"id": run_id, "queue": queue, "due_at": due_at, "created_at": created_at}
+
+
+# ---------------------------------------------------------------- room for one pass
+def test_room_hands_out_the_slots_left_under_the_pool_limit() -> None:
+    room = Room(pool(concurrency_limit=5, active_runs=3))
+
+    assert room.take("default") is None
+    assert room.take("batch") is None
+    assert room.take("default") == "pool concurrency limit reached (5/5)"
+
+
+def test_room_hands_out_the_slots_left_under_each_queue_limit() -> None:
+    queues = {"default": WorkQueue(name="default", concurrency_limit=2, active_runs=1)}
+    room = Room(pool(queues=queues))
+
+    assert room.take("default") is None
+    assert room.take("default") == "queue concurrency limit reached (2/2)"
+    assert room.take("other") is None  # unlimited, and the pool is too
 
 
 # ---------------------------------------------------------------- order
@@ -193,7 +218,7 @@ def test_a_rate_of_zero_means_unlimited() -> None:
 def test_rotation_keeps_priority_classes_and_rotates_within_each() -> None:
     import random as random_module
 
-    from pushpool.dispatch import rotate_within_priority
+    from pushpool.dispatch_rules import rotate_within_priority
     from pushpool.models import WorkPool, WorkQueue
     from pushpool.templates import default_base_job_template
 

@@ -7,12 +7,13 @@ as it is now. Must never decide *what* to do (dispatch/events/runner logic), onl
 
 from __future__ import annotations
 
+from pushpool.aws.dynamodb.claims import MAX_BATCH, Claim, ClaimOutcome, ClaimStore, Launch
 from pushpool.aws.dynamodb.control import ControlStore
-from pushpool.aws.dynamodb.runs import Claim, ClaimOutcome, RunStore
+from pushpool.aws.dynamodb.runs import RunStore
 
 
-class Store(ControlStore, RunStore):
+class Store(ControlStore, RunStore, ClaimStore):
     """Pools, queues, deployments, task definitions (control table) and flow runs (runs table)."""
 
 
-__all__ = ["Claim", "ClaimOutcome", "Store"]
+__all__ = ["MAX_BATCH", "Claim", "ClaimOutcome", "Launch", "Store"]

@@ -1,4 +1,4 @@
-"""Flow runs: the ``<prefix>-runs`` table, its due index, claims, launches and transitions.
+"""Flow runs: the ``<prefix>-runs`` table, its due index, task events and state transitions.
 
 Every state change is a conditional write built from :mod:`pushpool.states`; a lost race raises
 ``ConflictError``/``StateTransitionError`` carrying the stored item, read from
@@ -8,9 +8,7 @@ Every state change is a conditional write built from :mod:`pushpool.states`; a l
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -25,23 +23,9 @@ from pushpool.errors import (
     NotFoundError,
     StateTransitionError,
 )
-from pushpool.models import DEFAULT_QUEUE, FlowRun, State, WorkPool, WorkQueue
+from pushpool.models import FlowRun, State
 from pushpool.states import ALLOWED_FROM, StateType
 from pushpool.timeutil import iso, now
-
-
-class ClaimOutcome(StrEnum):
-    CLAIMED = "claimed"
-    TAKEN = "taken"  # another dispatcher claimed it, or it is no longer due
-    POOL_BLOCKED = "pool_blocked"  # pool paused or at its concurrency limit
-    QUEUE_BLOCKED = "queue_blocked"  # queue paused or at its concurrency limit
-
-
-@dataclass
-class Claim:
-    outcome: ClaimOutcome
-    run: FlowRun | None = None
-    reason: str = ""
 
 
 class RunStore(StoreBase):
@@ -128,122 +112,6 @@ class RunStore(StoreBase):
                 ExpressionAttributeValues={":pool": {"S": pool}, ":until": {"S": iso(until)}},
                 MaxItems=limit,
             )
-        )
-
-    # ---------------------------------------------------------------- runs: claim and launch
-    def claim(
-        self, due: dict[str, Any], *, at: datetime, lease: timedelta, redrive: bool = False
-    ) -> Claim:
-        """Move a due run SCHEDULED -> PENDING and take a pool/queue slot, atomically.
-
-        ``due`` is the run's item from :meth:`due_runs` (it projects what a launch needs, so no
-        read follows the claim). With ``redrive`` the run is an earlier claim whose lease expired
-        before a task was recorded: it is taken again (same attempt, so the same RunTask client
-        token) without a second slot.
-        """
-        run_id, pool, queue = due["id"], due["due_pool"], due.get("queue", DEFAULT_QUEUE)
-        lease_until = at + lease
-        claimed = {**due, "pool": pool, "lease_until": iso(lease_until), "slot_held": True}
-        run = Expr()
-        state = run.name("state")
-        run.set("lease_until", iso(lease_until)).set("due_at", iso(lease_until))
-        run.set("updated_at", iso(at))
-        if redrive:
-            # still PENDING, never launched, and its previous holder's lease is over
-            run.when(
-                f"{state} = {run.value('PENDING')} AND attribute_not_exists(task_arn) "
-                f"AND lease_until < {run.value(iso(at))}"
-            )
-            try:
-                self._update(self.runs, {"id": {"S": run_id}}, run, "Re-drive claim")
-            except ConflictError:
-                return Claim(ClaimOutcome.TAKEN)
-            return Claim(ClaimOutcome.CLAIMED, FlowRun.model_validate(claimed))
-
-        message = "Claimed by the dispatcher"
-        run.set("state", "PENDING").set("state_message", message).set("slot_held", True)
-        run.append(
-            "state_history",
-            [to_plain(State(type=StateType.PENDING, timestamp=at, message=message))],
-        )
-        # only a SCHEDULED run that is due (not in backoff) can be claimed, by exactly one caller
-        run.when(f"{state} = {run.value('SCHEDULED')} AND due_at <= {run.value(iso(at))}")
-
-        slot = Expr()
-        for path in ("active_runs", f"queues.{queue}.active_runs"):
-            slot.add_to(path, 1)
-        slot.when(_capacity_condition(slot, ""))
-        slot.when(_capacity_condition(slot, f"queues.{queue}."))
-        slot.set("updated_at", iso(at))
-        try:
-            self._call(
-                "transact_write_items",
-                "Claim run",
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": self.runs,
-                            "Key": {"id": {"S": run_id}},
-                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                            **run.update_kwargs(),
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self.control,
-                            "Key": self._control_key(tables.POOL_PK, pool),
-                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                            **slot.update_kwargs(),
-                        }
-                    },
-                ],
-            )
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                translate(exc, "Claim run", self.settings.endpoint_url)
-            return _claim_failure(exc, queue)
-        claimed.update(state="PENDING", state_message=message)
-        return Claim(ClaimOutcome.CLAIMED, FlowRun.model_validate(claimed))
-
-    def record_launch(
-        self, run: FlowRun, *, at: datetime, deadline: datetime | None = None, **fields: Any
-    ) -> FlowRun:
-        """Store the task that runs this attempt. While the run is still PENDING it stays in the
-        due index until ``deadline`` (the start deadline); otherwise it leaves the index."""
-        values = {**fields, "launched_at": iso(at), "updated_at": iso(at)}
-        if deadline is not None:
-            expr = Expr()
-            for key, value in values.items():
-                expr.set(key, to_plain(value))
-            expr.set("due_at", iso(deadline)).remove("lease_until")
-            # the attempt we launched, recorded once, and only a run still waiting for its task
-            # may stay in the due index (the runner may already have marked it RUNNING)
-            expr.when(self._launch_condition(expr, run.attempt))
-            expr.when(f"{expr.name('state')} = {expr.value('PENDING')}")
-            try:
-                # the common case returns nothing: the run is what we claimed plus these fields
-                self._update(
-                    self.runs, {"id": {"S": run.id}}, expr, "Record launch", returns="NONE"
-                )
-                recorded = {**run.model_dump(mode="json"), **to_plain(values)}
-                return FlowRun.model_validate({**recorded, "lease_until": None})
-            except ConflictError as exc:
-                current = exc.current or {}
-                if current.get("task_arn") or current.get("attempt") != run.attempt:
-                    raise
-        expr = Expr()
-        for key, value in values.items():
-            expr.set(key, to_plain(value))
-        expr.remove("due_pool", "due_at", "lease_until")
-        expr.when(self._launch_condition(expr, run.attempt))
-        item = self._update(self.runs, {"id": {"S": run.id}}, expr, "Record launch")
-        return FlowRun.model_validate(item)
-
-    @staticmethod
-    def _launch_condition(expr: Expr, attempt: int) -> str:
-        return (
-            f"{expr.name('attempt')} = {expr.value(attempt)} "
-            f"AND attribute_not_exists({expr.name('task_arn')})"
         )
 
     def record_task_event(
@@ -364,43 +232,6 @@ class RunStore(StoreBase):
             without_pool = run.model_copy(update={"slot_held": False})
             return self.transition(without_pool, target, message=message)
         return self.get_run(run.id)
-
-
-def _capacity_condition(expr: Expr, prefix: str) -> str:
-    """Not paused, and either unlimited or below the limit (limit compared on the item itself)."""
-    paused = expr.name(f"{prefix}paused")
-    limit = expr.name(f"{prefix}concurrency_limit")
-    active = expr.name(f"{prefix}active_runs")
-    null = expr.value("NULL")
-    return (
-        f"{paused} = {expr.value(False)} AND (attribute_not_exists({limit}) OR "
-        f"attribute_type({limit}, {null}) OR {active} < {limit})"
-    )
-
-
-def _claim_failure(exc: ClientError, queue: str) -> Claim:
-    reasons = exc.response.get("CancellationReasons", [])
-    run_reason = reasons[0] if reasons else {}
-    pool_reason = reasons[1] if len(reasons) > 1 else {}
-    if run_reason.get("Code") == "ConditionalCheckFailed" or not pool_reason.get("Item"):
-        if pool_reason.get("Code") == "ConditionalCheckFailed" and not pool_reason.get("Item"):
-            return Claim(ClaimOutcome.POOL_BLOCKED, reason="pool no longer exists")
-        return Claim(ClaimOutcome.TAKEN)
-    pool = WorkPool.model_validate(from_item(pool_reason["Item"]))
-    if pool.paused:
-        return Claim(ClaimOutcome.POOL_BLOCKED, reason="pool paused")
-    if pool.concurrency_limit is not None and pool.active_runs >= pool.concurrency_limit:
-        return Claim(
-            ClaimOutcome.POOL_BLOCKED,
-            reason=f"pool limit reached ({pool.active_runs}/{pool.concurrency_limit})",
-        )
-    q = pool.queues.get(queue) or WorkQueue(name=queue)
-    if q.paused:
-        return Claim(ClaimOutcome.QUEUE_BLOCKED, reason=f"queue {queue!r} paused")
-    return Claim(
-        ClaimOutcome.QUEUE_BLOCKED,
-        reason=f"queue {queue!r} limit reached ({q.active_runs}/{q.concurrency_limit})",
-    )
 
 
 def _transition_error(
