@@ -9,7 +9,8 @@ to the numbers: it bounds what any dispatcher can reach here.
 
 The emulator (``pushpool.local.server``) serves one request at a time, as AWS applies each one
 atomically. The bench patches moto's TransactWriteItems to back up only the items it touches instead
-of deep-copying whole tables (see ``dispatch_emulator``; ``--stock-moto`` keeps moto's copy).
+of deep-copying whole tables, and caches update-expression parses (see ``dispatch_emulator``;
+``--stock-moto`` runs moto as shipped).
 Nothing executes the tasks: moto keeps them RUNNING.
 
 Run: python bench/dispatch.py [--quick] [--stock-moto]
@@ -113,11 +114,11 @@ def main() -> None:
     logging.getLogger("pushpool").addHandler(logging.NullHandler())
     logging.getLogger("pushpool").propagate = False
     emulator.time_requests()
-    if not args.stock_moto:
-        emulator.patch_transactions()
     from pushpool.local.server import start_server
 
-    server = start_server()
+    server = start_server()  # applies the emulator's patches to moto
+    if args.stock_moto:
+        emulator.unpatch_all()
     session = new_session()
     timings: dict[str, float] = {}
 
@@ -192,9 +193,7 @@ def main() -> None:
         "chaos_runs": havoc["runs"],
         "chaos_orphans_adopted": f"{havoc['orphans_adopted']}/{havoc['orphaned_tasks']}",
         "moto": moto.__version__,
-        "emulator_patches": []
-        if args.stock_moto
-        else ["TransactWriteItems backs up touched items"],
+        "emulator_patches": [] if args.stock_moto else emulator.PATCHES,
         "quick": args.quick,
         "seconds": round(time.perf_counter() - began, 1),
     }

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pushpool.errors import ConfigurationError
-from pushpool.local.moto_patches import patch_transactions
+from pushpool.local.moto_patches import patch_all
 
 EMULATOR_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -115,7 +115,7 @@ def start_server(port: int | None = None, *, set_environment: bool = True) -> Lo
             "Stop it or pass --port with another port."
         )
     _silence_request_log()
-    patch_transactions()
+    patch_all()
     server = server_class(ip_address="127.0.0.1", port=chosen, verbose=False)
     server.start()
     local = LocalServer(chosen, server)
