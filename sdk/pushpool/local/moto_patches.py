@@ -75,8 +75,11 @@ def patch_update_parser() -> None:
     make = original.__func__
 
     @functools.lru_cache(maxsize=512)
+    def parse_text(expression_str: str) -> Any:
+        return make(parser, expression_str)
+
     def parse(cls: Any, expression_str: str) -> Any:
-        return make(cls, expression_str)
+        return parse_text(expression_str) if cls is parser else make(cls, expression_str)
 
     parser.make = classmethod(parse)
 
