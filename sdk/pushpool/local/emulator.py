@@ -94,6 +94,8 @@ class Emulator:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=5)
+        if self.fargate is not None:
+            self.fargate.shutdown()
         if self.server is not None:
             self.server.stop()
 

@@ -102,6 +102,18 @@ class LocalFargate:
         self.seen: set[str] = set()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._closing = False
+
+    def shutdown(self, timeout: float = 5) -> None:
+        """The emulator is going away: kill what still runs, report nothing more to AWS."""
+        self._closing = True
+        with self._lock:
+            running = list(self.tasks.values())
+        for task in running:
+            task.stop_requested = True
+            _signal_group(task.process, signal.SIGKILL)
+        for thread in self._threads:
+            thread.join(timeout=timeout)
 
     # ---------------------------------------------------------------- polling
     def poll(self) -> int:
@@ -206,11 +218,13 @@ class LocalFargate:
                 batch, last_flush = [], time.monotonic()
         self._flush(task, batch)
         code = task.process.wait()
+        if self._closing:
+            return
         # a container killed by a signal exits 128 + signal number, as docker and ECS report it
         self._stopped(task, 128 - code if code < 0 else code)
 
     def _flush(self, task: LocalTask, lines: list[tuple[float, str]]) -> None:
-        if lines and task.log_group and task.log_stream:
+        if lines and task.log_group and task.log_stream and not self._closing:
             self.logs.write(task.log_group, task.log_stream, lines)
 
     def _stopped(self, task: LocalTask, exit_code: int) -> None:
