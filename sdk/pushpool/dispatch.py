@@ -66,6 +66,7 @@ class TickReport:
     failed: list[str] = field(default_factory=list)
     throttled: list[str] = field(default_factory=list)
     crashed: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)  # claimed, handed back: out of time
     blocked: dict[str, str] = field(default_factory=dict)  # pool or pool/queue -> why
     lateness_ms: list[float] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -114,6 +115,7 @@ class Dispatcher:
         sleep: Callable[[float], None] = time.sleep,
         limiter: RateLimiter | None = None,
         workers: int | None = None,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.ecs = ecs
@@ -122,6 +124,7 @@ class Dispatcher:
         self.only_pools = set(pools) if pools else None
         self.clock = clock
         self.sleep = sleep
+        self.timer = timer
         self.limiter = limiter or RateLimiter(self.settings.runtask_rate)
         self.workers = workers or self.settings.dispatch_workers
         self._network: Network | None = None
@@ -201,7 +204,7 @@ class Dispatcher:
         later = sorted(
             (i for i in items if parse_iso(i["due_at"]) > at), key=lambda i: str(i["due_at"])
         )
-        contended = self._dispatch_batch(pool, order_due(due, pool), deployments, report)
+        contended = self._dispatch_batch(pool, order_due(due, pool), deployments, report, until)
         for _ in range(CONTENDED_PASSES if requery is not None else 0):
             # another dispatcher works the same list: read what is still due (claimed runs have
             # left it) and start each priority class at a random point, so we stop colliding
@@ -215,14 +218,14 @@ class Dispatcher:
             if missing:
                 deployments.update(self.store.get_deployments(missing))
             ordered = rotate_within_priority(order_due(fresh, pool), pool)
-            contended = self._dispatch_batch(pool, ordered, deployments, report)
+            contended = self._dispatch_batch(pool, ordered, deployments, report, until)
         for item in later:  # due within the horizon: launch each on its time
             wait = (parse_iso(item["due_at"]) - self.clock()).total_seconds()
-            if until is not None and time.monotonic() + max(wait, 0) > until:
+            if until is not None and self.timer() + max(wait, 0) > until:
                 break
             if wait > 0:
                 self.sleep(wait)
-            self._dispatch_batch(pool, [item], deployments, report)
+            self._dispatch_batch(pool, [item], deployments, report, until)
 
     def _dispatch_batch(
         self,
@@ -230,9 +233,10 @@ class Dispatcher:
         items: list[dict[str, Any]],
         deployments: dict[str, Deployment],
         report: TickReport,
+        until: float | None = None,
     ) -> bool:
-        """Dispatch the items in order; returns True when it stopped early because other
-        dispatchers were claiming the same runs."""
+        """Dispatch the items in order, claiming nothing after ``until``; returns True when it
+        stopped early because other dispatchers were claiming the same runs."""
         blocked: set[str] = set()  # queues (or "*" for the pool) that cannot take more now
         taken = [0]
         lock = threading.Lock()
@@ -240,13 +244,13 @@ class Dispatcher:
 
         def work(unit: list[dict[str, Any]]) -> None:
             with lock:
-                if "*" in blocked or taken[0] >= limit:
+                if "*" in blocked or taken[0] >= limit or self._out_of_time(until):
                     return
                 unit = [i for i in unit if (i.get("queue") or DEFAULT_QUEUE) not in blocked]
             if not unit:
                 return
             if item_kind(unit[0]) == "claim":
-                outcomes = self._claim_and_launch(pool, unit, deployments, report)
+                outcomes = self._claim_and_launch(pool, unit, deployments, report, until)
             else:
                 outcomes = [self._dispatch_one(pool, unit[0], deployments, report)]
             with lock:
@@ -307,8 +311,10 @@ class Dispatcher:
         items: list[dict[str, Any]],
         deployments: dict[str, Deployment],
         report: TickReport,
+        until: float | None = None,
     ) -> list[str]:
-        """Claim due runs together, launch each claimed one, record the launches together."""
+        """Claim due runs together, launch each claimed one, record the launches together. Runs
+        still waiting for their launch at ``until`` are handed back, due at once."""
         from pushpool.aws.dynamodb import ClaimOutcome  # the adapter's result type, no boto3 use
 
         lease = timedelta(seconds=self.settings.claim_lease_seconds)
@@ -329,6 +335,9 @@ class Dispatcher:
                     claim.run, f"Deployment {item['deployment']!r} no longer exists.", report
                 )
                 outcomes.append("failed")
+            elif self._out_of_time(until):
+                self._hand_back(claim.run, report)
+                outcomes.append("deferred")
             else:
                 result = self._start(claim.run, pool, deployment, report)
                 if isinstance(result, Started):
@@ -552,6 +561,21 @@ class Dispatcher:
         if outcome:
             report.add("crashed", run.id)
         return "crashed"
+
+    def _out_of_time(self, until: float | None) -> bool:
+        return until is not None and self.timer() >= until
+
+    def _hand_back(self, run: FlowRun, report: TickReport) -> None:
+        """Out of time before its launch (the Lambda is about to end): SCHEDULED again, due at
+        once, its slot given back, so the next pass launches it instead of waiting a lease."""
+        with contextlib.suppress(ConflictError):
+            self.store.transition(
+                run,
+                StateType.SCHEDULED,
+                at=self.clock(),
+                message="The dispatcher ran out of time before launching it; the next pass will",
+            )
+            report.add("deferred", run.id)
 
     def _retry_later(self, run: FlowRun, message: str, delay: timedelta) -> None:
         at = self.clock()

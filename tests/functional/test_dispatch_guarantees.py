@@ -370,3 +370,50 @@ def test_a_dispatcher_that_keeps_losing_claims_stops_and_rereads_the_due_list(
     # it gave up after a few lost claims instead of trying all 30, and found nothing left
     assert clients.requests["TransactWriteItems"] <= 8
     assert requeried == [1]
+
+
+def test_runs_still_waiting_for_launch_when_time_runs_out_are_handed_back(
+    store: Store,
+    clients: Clients,
+    make_dispatcher: Callable[..., Dispatcher],
+    make_runs: Callable[..., list[FlowRun]],
+) -> None:
+    runs = make_runs(5)
+    elapsed = [0.0]
+
+    def run_task_takes_a_second(**kwargs: Any) -> None:
+        elapsed[0] += 1.0
+
+    clients("ecs").meta.events.register("before-call.ecs.RunTask", run_task_takes_a_second)
+    dispatcher = make_dispatcher(workers=1, timer=lambda: elapsed[0])
+
+    report = dispatcher.tick(until=2.0)
+
+    # one batch of five claimed; launches start at t=0 and t=1, the rest would start too late
+    assert report.dispatched == [r.id for r in runs[:2]]
+    assert report.deferred == [r.id for r in runs[2:]]
+    for run in runs[2:]:
+        stored = store.get_run(run.id)
+        assert stored.state is StateType.SCHEDULED
+        assert "ran out of time" in stored.state_message
+        assert tasks_started_by(clients, run.id) == []
+    assert store.get_pool(POOL).active_runs == 2
+
+    assert sorted(dispatcher.tick().dispatched) == sorted(r.id for r in runs[2:])
+    assert all(len(tasks_started_by(clients, r.id)) == 1 for r in runs)
+
+
+def test_a_pass_out_of_time_claims_nothing(
+    store: Store,
+    clients: Clients,
+    make_dispatcher: Callable[..., Dispatcher],
+    make_runs: Callable[..., list[FlowRun]],
+) -> None:
+    runs = make_runs(3)
+    clients.reset_counts()
+
+    report = make_dispatcher(timer=lambda: 10.0).tick(until=5.0)
+
+    assert report.dispatched == [] and report.deferred == []
+    assert "TransactWriteItems" not in clients.requests
+    assert all(store.get_run(r.id).state is StateType.SCHEDULED for r in runs)

@@ -32,6 +32,8 @@ def emit(report: TickReport) -> None:
     metrics.add_metric(name="RunsDispatched", unit=MetricUnit.Count, value=len(report.dispatched))
     metrics.add_metric(name="RunsLaunchFailed", unit=MetricUnit.Count, value=len(report.failed))
     metrics.add_metric(name="RunsThrottled", unit=MetricUnit.Count, value=len(report.throttled))
+    if report.deferred:
+        metrics.add_metric(name="RunsDeferred", unit=MetricUnit.Count, value=len(report.deferred))
     if report.crashed:
         metrics.add_metric(
             name="RunsStartTimedOut", unit=MetricUnit.Count, value=len(report.crashed)
@@ -72,6 +74,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "failed": len(report.failed),
         "throttled": len(report.throttled),
         "crashed": len(report.crashed),
+        "deferred": len(report.deferred),
         "blocked": report.blocked,
     }
     logger.info("dispatch pass done", extra=summary)
