@@ -109,7 +109,14 @@ def test_the_scheduled_tick_dispatches_due_runs_and_reports_metrics(
         load_event("scheduler_tick"), LambdaContext("pushpool-dispatcher")
     )
 
-    assert result == {"dispatched": 2, "failed": 0, "throttled": 0, "crashed": 0, "blocked": {}}
+    assert result == {
+        "dispatched": 2,
+        "failed": 0,
+        "throttled": 0,
+        "crashed": 0,
+        "deferred": 0,
+        "blocked": {},
+    }
     for run in runs:
         assert store.get_run(run.id).state is StateType.PENDING
         assert len(tasks_started_by(clients, run.id)) == 1
