@@ -115,7 +115,7 @@ def throughput(session: Any, count: int, dispatchers: int) -> tuple[dict[str, An
     tasks = check_tasks(world)  # before the runs of the uncontended pass below
     extra: dict[str, Any] = {}
     if dispatchers == 1:
-        extra = emulator_cost(world, 50)
+        extra = emulator_cost(world, count)  # as many runs per tick: the same amortised reads
     return {
         **extra,
         "runs": count,
