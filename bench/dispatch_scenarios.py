@@ -140,7 +140,7 @@ def emulator_cost(world: World, count: int) -> dict[str, Any]:
     dispatcher with one worker (the sum bounds any dispatcher's rate on this emulator)."""
     runs = world.create_runs(count)
     dispatcher, _ = world.dispatcher(rate=0, workers=1)
-    dispatcher.default_network()  # warm, as the measured dispatcher was (EC2 is per container)
+    dispatcher.launcher.default_network()  # warm, as the measured dispatcher was (EC2 is per container)
     emulator.settle()
     before = emulator.busy_by_operation()
     report = dispatcher.tick()

@@ -2,10 +2,12 @@
 
 Domain logic only: which runs, in what order, what to do with each AWS answer. All I/O goes through
 the injected ``Store`` (DynamoDB) and ``Ecs``/``Ec2`` adapters. Must never call boto3 directly and
-must never write a run's state except through the store's conditional writes.
+must never write a run's state except through the store's conditional writes. Rendering and task
+definitions are :mod:`pushpool.launcher`'s; ordering and limits are :mod:`pushpool.dispatch_rules`'.
 
 A due item (from the sparse ``due`` index or a stream record) is one of:
-- SCHEDULED and due: claim it (run + slot in one transaction), launch, record the task;
+- SCHEDULED and due: claim it (run + slot in one transaction, up to 25 runs together), launch,
+  record the task (one transaction for the runs claimed together);
 - PENDING without a task, lease expired: a claim whose dispatcher died; launch again with the same
   client token (AWS dedupes), after adopting a task already started for it if there is one;
 - PENDING with a task past its start deadline: stop the task and crash the run (maybe retried).
@@ -23,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pushpool import templates
 from pushpool.dispatch_rules import (
     Room,
     backoff,
@@ -40,7 +41,7 @@ from pushpool.errors import (
     ThrottledError,
     ValidationError,
 )
-from pushpool.launch import LaunchRequest, build_launch
+from pushpool.launcher import Launcher, Started
 from pushpool.models import DEFAULT_QUEUE, Deployment, FlowRun, WorkPool
 from pushpool.pacing import RateLimiter
 from pushpool.states import StateType
@@ -48,7 +49,7 @@ from pushpool.timeutil import now, parse_iso
 
 if TYPE_CHECKING:
     from pushpool.aws.dynamodb import Store
-    from pushpool.aws.ec2 import Ec2, Network
+    from pushpool.aws.ec2 import Ec2
     from pushpool.aws.ecs import Ecs
 
 log = logging.getLogger("pushpool.dispatch")
@@ -80,27 +81,6 @@ class TickReport:
             self.blocked[key] = reason
 
 
-@dataclass
-class Started:
-    """A task started (or found) for a claimed run, not yet recorded on the run."""
-
-    run: FlowRun
-    request: LaunchRequest
-    task_arn: str
-    cluster: str
-    task_definition_arn: str
-
-    def fields(self) -> dict[str, Any]:
-        return {
-            "task_arn": self.task_arn,
-            "cluster": self.cluster,
-            "task_definition_arn": self.task_definition_arn or None,
-            "log_group": self.request.log_group,
-            "log_stream": self.request.log_stream(self.task_arn),
-            "state_message": f"Launched ECS task {self.task_arn.rsplit('/', 1)[-1]}",
-        }
-
-
 class Dispatcher:
     """One dispatcher pass (:meth:`tick`, or :meth:`handle_records` for stream records)."""
 
@@ -127,10 +107,7 @@ class Dispatcher:
         self.timer = timer
         self.limiter = limiter or RateLimiter(self.settings.runtask_rate)
         self.workers = workers or self.settings.dispatch_workers
-        self._network: Network | None = None
-        self._task_definitions: dict[str, str] = {}
-        self._task_definition_lock = threading.Lock()
-        self._network_lock = threading.Lock()
+        self.launcher = Launcher(store, ecs, ec2)
 
     # ---------------------------------------------------------------- entry points
     def tick(self, *, horizon: timedelta = timedelta(0), until: float | None = None) -> TickReport:
@@ -398,12 +375,12 @@ class Dispatcher:
         """Render, register (once per hash), RunTask: the started task, or what happened."""
         extra = {"run_id": run.id, "pool": pool.name, "deployment": run.deployment}
         try:
-            request = self.prepare(run, pool, deployment)
+            request = self.launcher.prepare(run, pool, deployment)
             if adopt:
                 existing = self.ecs.find_tasks(request.cluster, run.id)
                 if existing:  # launched before its dispatcher died: record it, launch nothing
                     return Started(run, request, existing[0], request.cluster or "", "")
-            arn = self.task_definition(request)
+            arn = self.launcher.task_definition(request)
             self.limiter.acquire()
             task = self.ecs.run_task(request, arn)
         except ThrottledError as exc:
@@ -431,56 +408,6 @@ class Dispatcher:
             return "error"
         cluster = task.cluster_arn or request.cluster or ""
         return Started(run, request, task.task_arn, cluster, task.task_definition_arn)
-
-    def prepare(self, run: FlowRun, pool: WorkPool, deployment: Deployment) -> LaunchRequest:
-        """Merge variables, render the template, build the ECS requests."""
-        variables = templates.resolve_job_variables(
-            pool.base_job_template, deployment.job_variables, run.job_variables
-        )
-        context = {
-            "pool_name": pool.name,
-            "run_id": run.id,
-            "run_name": run.name,
-            "flow_name": run.flow_name,
-            "deployment_name": deployment.name,
-        }
-        config = templates.render_job_configuration(pool.base_job_template, variables, context)
-        request = build_launch(
-            config, run, region=self.settings.region, runner_env=self.settings.environment()
-        )
-        if request.needs_network:
-            network = self.default_network()
-            vpc = request.run_task["networkConfiguration"]["awsvpcConfiguration"]
-            vpc["subnets"] = network.subnets
-            if not vpc.get("securityGroups"):
-                vpc["securityGroups"] = network.security_groups
-        return request
-
-    def default_network(self) -> Network:
-        with self._network_lock:
-            if self._network is None:
-                if self.ec2 is None:
-                    raise LaunchConfigurationError(
-                        "No subnets set. Set the 'subnets' job variable on the pool.",
-                        code="NoSubnets",
-                    )
-                self._network = self.ec2.default_network()
-            return self._network
-
-    def task_definition(self, request: LaunchRequest) -> str:
-        """Registered once per content hash: memory, then the store, then RegisterTaskDefinition."""
-        arn = self._task_definitions.get(request.content_hash)
-        if arn is not None:
-            return arn
-        with self._task_definition_lock:  # parallel workers of one batch: one lookup, one register
-            arn = self._task_definitions.get(request.content_hash)
-            if arn is None:
-                arn = self.store.get_task_definition(request.content_hash)
-                if arn is None:
-                    arn = self.ecs.register_task_definition(request)
-                    self.store.put_task_definition(request.content_hash, arn)
-                self._task_definitions[request.content_hash] = arn
-        return arn
 
     # ---------------------------------------------------------------- outcomes
     def _record(self, started: Started, pool: WorkPool, report: TickReport) -> None:

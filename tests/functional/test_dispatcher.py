@@ -479,8 +479,8 @@ def test_a_redriven_claim_whose_task_exists_adopts_it_instead_of_launching(
     claimed = store.claim(item, at=clock(), lease=timedelta(seconds=60)).run
     assert claimed is not None
     pool = store.get_pool(POOL)
-    request = crashed.prepare(claimed, pool, deployment)
-    orphan = crashed.ecs.run_task(request, crashed.task_definition(request))
+    request = crashed.launcher.prepare(claimed, pool, deployment)
+    orphan = crashed.ecs.run_task(request, crashed.launcher.task_definition(request))
     clients.reset_counts()
 
     clock.advance(seconds=61)
