@@ -263,10 +263,13 @@ class Dispatcher:
         room = Room(pool)
         units: list[list[dict[str, Any]]] = []
         claims: list[dict[str, Any]] = []
+        # a record may come twice in one stream batch; a transaction may hold an item only once
+        seen: set[str] = set()
         for item in items:
             kind = item_kind(item)
-            if kind == "skip":
+            if kind == "skip" or item["id"] in seen:
                 continue
+            seen.add(item["id"])
             if kind != "claim":
                 units.append([item])
                 continue

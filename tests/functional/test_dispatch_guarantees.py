@@ -84,6 +84,24 @@ def test_stream_insert_launches_the_new_run_at_once(
     assert store.get_run(run.id).task_arn
 
 
+def test_a_record_delivered_twice_in_one_batch_launches_its_run_once(
+    store: Store,
+    clients: Clients,
+    make_dispatcher: Callable[..., Dispatcher],
+    make_runs: Callable[..., list[FlowRun]],
+) -> None:
+    first, second = make_runs(2)
+    inserts = [
+        {"eventName": "INSERT", "dynamodb": {"NewImage": due_item(store, run)}}
+        for run in (first, second, first)
+    ]
+
+    report = make_dispatcher(workers=1).handle_records(inserts)  # one claim batch for all
+
+    assert sorted(report.dispatched) == sorted([first.id, second.id])
+    assert len(tasks_started_by(clients, first.id)) == 1
+
+
 def test_runs_due_within_the_horizon_launch_on_their_time(
     store: Store,
     make_dispatcher: Callable[..., Dispatcher],
