@@ -185,3 +185,13 @@ def run_together(count: int, work: Callable[[int], Any]) -> list[Any]:
     if errors:
         raise errors[0]
     return results
+
+
+class HttpResponse:
+    """What a botocore ``before-call`` handler returns to answer a call itself, as AWS would."""
+
+    def __init__(self, status: int) -> None:
+        self.status_code = status
+        self.headers: dict[str, str] = {}
+        self.content = b""
+        self.raw = None

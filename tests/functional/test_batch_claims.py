@@ -3,6 +3,7 @@ limits allow, each run claimed once, and a fall back to one run at a time that n
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from pushpool.dispatch import Dispatcher
 from pushpool.models import Deployment, FlowRun, WorkPool
 from pushpool.states import StateType
 from pushpool.timeutil import now
-from tests.functional.helpers import POOL, run_together, tasks_started_by
+from tests.functional.helpers import POOL, HttpResponse, run_together, tasks_started_by
 
 LEASE = timedelta(seconds=60)
 
@@ -275,3 +276,63 @@ def test_a_tick_claims_no_more_than_the_pool_has_room_for(
     # two batches of three: a claim and a record each, no claim tried for the other four
     assert clients.requests["TransactWriteItems"] == 4
     assert store.get_pool(POOL).active_runs == 6
+
+
+# ---------------------------------------------------------------- write conflicts (AWS only)
+def conflict_on_pool_item(clients: Clients, times: int) -> list[int]:
+    """The next ``times`` transactions fail as DynamoDB fails one that met another transaction
+    on the pool's item (moto applies requests one at a time, so it never does); returns the
+    number of items of every transaction sent."""
+    sent: list[int] = []
+
+    def handler(params: dict[str, Any], **kwargs: Any) -> Any:
+        count = len(json.loads(params["body"])["TransactItems"])
+        sent.append(count)
+        if len(sent) > times:
+            return None
+        reasons = [{"Code": "None"}] * (count - 1) + [{"Code": "TransactionConflict"}]
+        error = {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"}
+        return HttpResponse(400), {"Error": error, "CancellationReasons": reasons}
+
+    clients("dynamodb").meta.events.register("before-call.dynamodb.TransactWriteItems", handler)
+    return sent
+
+
+def test_a_batch_that_meets_another_transaction_is_tried_again_whole(
+    store: Store, clients: Clients, make_runs: Callable[..., list[FlowRun]]
+) -> None:
+    items = due_items(store, make_runs(5))
+    pool = store.get_pool(POOL)
+    sent = conflict_on_pool_item(clients, times=2)
+
+    claims = claim_many(store, items, pool)
+
+    assert outcomes(claims) == [ClaimOutcome.CLAIMED] * 5
+    assert sent == [6, 6, 6]  # the same batch three times, never one run at a time
+    assert store.get_pool(POOL).active_runs == 5
+
+
+def test_a_single_claim_that_meets_another_transaction_is_tried_again(
+    store: Store, clients: Clients, make_runs: Callable[..., list[FlowRun]]
+) -> None:
+    (item,) = due_items(store, make_runs(1))
+    sent = conflict_on_pool_item(clients, times=1)
+
+    claim = store.claim(item, at=now(), lease=LEASE)
+
+    assert claim.outcome is ClaimOutcome.CLAIMED
+    assert sent == [2, 2]
+
+
+def test_a_release_that_meets_another_transaction_still_gives_the_slot_back(
+    store: Store, clients: Clients, make_runs: Callable[..., list[FlowRun]]
+) -> None:
+    (claimed,) = [c.run for c in claim_many(store, due_items(store, make_runs(1))) if c.run]
+    assert store.get_pool(POOL).active_runs == 1
+    conflict_on_pool_item(clients, times=1)
+
+    finished = store.transition(claimed, StateType.CANCELLED, message="cancelled")
+
+    assert finished.state is StateType.CANCELLED
+    assert finished.slot_held is False
+    assert store.get_pool(POOL).active_runs == 0  # not taken for a pool that is gone

@@ -21,17 +21,9 @@ from pushpool.local.fargate import task_state_change_event
 from pushpool.models import FlowRun
 from pushpool.states import StateType
 from pushpool.timeutil import now
-from tests.functional.helpers import POOL, Clock, tasks_started_by
+from tests.functional.helpers import POOL, Clock, HttpResponse, tasks_started_by
 
 Inject = Callable[..., list[dict[str, Any]]]
-
-
-class _Response:
-    def __init__(self, status: int) -> None:
-        self.status_code = status
-        self.headers: dict[str, str] = {}
-        self.content = b""
-        self.raw = None
 
 
 @pytest.fixture
@@ -56,8 +48,8 @@ def inject(clients: Clients) -> Inject:
                 return None
             left[0] -= 1
             if code is not None:
-                return _Response(400), {"Error": {"Code": code, "Message": message}}
-            return _Response(200), body or {}
+                return HttpResponse(400), {"Error": {"Code": code, "Message": message}}
+            return HttpResponse(200), body or {}
 
         clients("ecs").meta.events.register(f"before-call.ecs.{operation}", handler)
         return seen

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from pushpool import tables
-from pushpool.aws._errors import CONNECTION_ERRORS, error_code, raise_connection_error, translate
+from pushpool.aws._errors import (
+    CONNECTION_ERRORS,
+    error_code,
+    raise_connection_error,
+    response_items,
+    translate,
+)
 from pushpool.aws.clients import Clients, default_clients
 from pushpool.aws.codec import from_item
 from pushpool.aws.expressions import Expr
@@ -18,6 +26,22 @@ from pushpool.errors import (
     ConflictError,
 )
 from pushpool.models import WorkPool
+
+# transactions that met another transaction on the same item (the pool's counters are one item
+# every claim and release writes) are tried again this many times, after a short random pause
+CONFLICT_ATTEMPTS = 4
+
+
+def conflicted(exc: ClientError) -> bool:
+    """A cancelled transaction that met another one in flight on one of its items, and failed no
+    condition: trying it again is right (DynamoDB's ``TransactionConflict``)."""
+    codes = {r.get("Code") for r in response_items(exc)}
+    return "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes
+
+
+def pause_after_conflict(attempt: int) -> None:
+    """Jittered, growing pause (about 5-20 ms, doubling) before trying a transaction again."""
+    time.sleep(random.uniform(0.005, 0.02) * 2**attempt)
 
 
 class StoreBase:

@@ -22,7 +22,12 @@ from botocore.exceptions import ClientError
 from pushpool import tables
 from pushpool.aws._errors import error_code, translate
 from pushpool.aws.codec import from_item, to_plain
-from pushpool.aws.dynamodb.base import StoreBase
+from pushpool.aws.dynamodb.base import (
+    CONFLICT_ATTEMPTS,
+    StoreBase,
+    conflicted,
+    pause_after_conflict,
+)
 from pushpool.aws.expressions import Expr
 from pushpool.errors import ConflictError
 from pushpool.models import DEFAULT_QUEUE, FlowRun, State, WorkPool, WorkQueue
@@ -34,6 +39,13 @@ MAX_BATCH = 25
 # batch attempts before the runs left are claimed one at a time
 BATCH_ATTEMPTS = 3
 CLAIM_MESSAGE = "Claimed by the dispatcher"
+
+
+class _Batch(StrEnum):
+    CLAIMED = "claimed"  # every run, with all the slots
+    TAKEN = "taken"  # some runs were no longer SCHEDULED and due
+    REFUSED = "refused"  # the pool or a queue is not as the caller saw it, or full
+    CONFLICT = "conflict"  # met another transaction on one of its items: try again
 
 
 class ClaimOutcome(StrEnum):
@@ -95,16 +107,18 @@ class ClaimStore(StoreBase):
         slot.when(_capacity_condition(slot, ""))
         slot.when(_capacity_condition(slot, f"queues.{queue}."))
         slot.set("updated_at", iso(at))
-        try:
-            self._call(
-                "transact_write_items",
-                "Claim run",
-                TransactItems=[self._claim_item(due, at, lease), self._slot_item(pool, slot)],
-            )
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                translate(exc, "Claim run", self.settings.endpoint_url)
-            return _claim_failure(exc, queue)
+        items = [self._claim_item(due, at, lease), self._slot_item(pool, slot)]
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                self._call("transact_write_items", "Claim run", TransactItems=items)
+            except ClientError as exc:
+                if error_code(exc) != "TransactionCanceledException":
+                    translate(exc, "Claim run", self.settings.endpoint_url)
+                if conflicted(exc) and attempt < CONFLICT_ATTEMPTS - 1:
+                    pause_after_conflict(attempt)
+                    continue
+                return _claim_failure(exc, queue)
+            break
         return Claim(ClaimOutcome.CLAIMED, _claimed_run(due, at, lease))
 
     def claim_many(
@@ -122,16 +136,21 @@ class ClaimStore(StoreBase):
             raise ValueError(f"claim_many takes at most {MAX_BATCH} runs, got {len(due)}")
         claims: dict[str, Claim] = {}
         pending = list(due)
-        for _ in range(BATCH_ATTEMPTS):
+        conflicts = 0
+        for _ in range(BATCH_ATTEMPTS + CONFLICT_ATTEMPTS - 1):
             if len(pending) < 2:
                 break
-            taken = self._claim_batch(pending, pool, at, lease)
-            if taken is None:
+            result, taken = self._claim_batch(pending, pool, at, lease)
+            if result is _Batch.CLAIMED:
                 for item in pending:
                     claims[item["id"]] = Claim(ClaimOutcome.CLAIMED, _claimed_run(item, at, lease))
                 pending = []
                 break
-            if not taken:  # the pool or a queue is not as we saw it, or a write conflict
+            if result is _Batch.CONFLICT and conflicts < CONFLICT_ATTEMPTS - 1:
+                pause_after_conflict(conflicts)
+                conflicts += 1
+                continue
+            if result is not _Batch.TAKEN:  # the pool or a queue is not as we saw it
                 break
             for item in taken:
                 claims[item["id"]] = Claim(ClaimOutcome.TAKEN)
@@ -151,9 +170,8 @@ class ClaimStore(StoreBase):
 
     def _claim_batch(
         self, due: list[dict[str, Any]], pool: WorkPool, at: datetime, lease: timedelta
-    ) -> list[dict[str, Any]] | None:
-        """One transaction for ``due``: None when all are claimed, else the runs found taken
-        (none when the pool's condition failed or the transaction met a conflict)."""
+    ) -> tuple[_Batch, list[dict[str, Any]]]:
+        """One transaction for ``due``: what happened, and the runs found taken."""
         per_queue = Counter(item.get("queue", DEFAULT_QUEUE) for item in due)
         slot = Expr()
         slot.add_to("active_runs", len(due))
@@ -173,15 +191,18 @@ class ClaimStore(StoreBase):
         except ClientError as exc:
             if error_code(exc) != "TransactionCanceledException":
                 translate(exc, "Claim runs", self.settings.endpoint_url)
+            if conflicted(exc):
+                return _Batch.CONFLICT, []
             reasons = exc.response.get("CancellationReasons", [])
             if len(reasons) != len(due) + 1 or reasons[-1].get("Code") not in (None, "None"):
-                return []
-            return [
+                return _Batch.REFUSED, []
+            taken = [
                 item
                 for item, reason in zip(due, reasons, strict=False)
                 if reason.get("Code") == "ConditionalCheckFailed"
             ]
-        return None
+            return (_Batch.TAKEN if taken else _Batch.REFUSED), taken
+        return _Batch.CLAIMED, []
 
     def _claim_item(self, due: dict[str, Any], at: datetime, lease: timedelta) -> dict[str, Any]:
         """The run's half of a claim: SCHEDULED and due -> PENDING with a lease."""
