@@ -36,6 +36,7 @@ PATCHES = [
     "TransactWriteItems backs up touched items",
     "UpdateExpression parses cached by text",
     "stored items copied structurally",
+    "index projections convert each item once",
 ]
 
 _patched: dict[str, Any] = {}

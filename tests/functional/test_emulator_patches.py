@@ -128,3 +128,54 @@ def test_stream_images_are_copies_not_the_stored_item(ddb: Any) -> None:
     assert first["OldImage"]["doc"] == {"M": {"k": {"S": "v1"}}}
     assert first["NewImage"]["history"] == second["OldImage"]["history"]
     assert second["NewImage"]["doc"] == {"M": {"k": {"S": "v3"}}}
+
+
+def test_an_index_query_returns_the_projected_attributes_as_stored(ddb: Any) -> None:
+    ddb.create_table(
+        TableName="patch-index",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "id", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["doc", "tags"]},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    doc = {"M": {"a": {"M": {"b": {"N": "1"}, "c": {"L": [{"S": "x"}]}}}, "d": {"S": "y"}}}
+    ddb.put_item(
+        TableName="patch-index",
+        Item={
+            "id": {"S": "1"},
+            "g": {"S": "k"},
+            "doc": doc,
+            "tags": {"SS": ["p", "q"]},
+            "other": {"S": "no"},
+        },
+    )
+
+    def query() -> dict[str, Any]:
+        (item,) = ddb.query(
+            TableName="patch-index",
+            IndexName="by-g",
+            KeyConditionExpression="g = :g",
+            ExpressionAttributeValues={":g": {"S": "k"}},
+        )["Items"]
+        return dict(item)
+
+    first = query()
+    assert set(first) == {"id", "g", "doc", "tags"}
+    assert first["doc"] == doc
+    assert sorted(first["tags"]["SS"]) == ["p", "q"]
+    ddb.update_item(
+        TableName="patch-index",
+        Key={"id": {"S": "1"}},
+        UpdateExpression="SET doc.a.b = :two",
+        ExpressionAttributeValues={":two": {"N": "2"}},
+    )
+    assert query()["doc"]["M"]["a"]["M"]["b"] == {"N": "2"}

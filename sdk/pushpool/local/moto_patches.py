@@ -10,6 +10,11 @@
    tree on every write (twice per item of a transaction: once to validate the request, once to
    apply it), and that parse is a third of a write's cost. The tree is a pure function of the
    text and moto never changes it (its validator works on a deep copy), so parses are cached.
+3. Stored items copied structurally. moto deep-copies an item on every write (the stream's old
+   image) with the generic ``copy.deepcopy``; items get a ``__deepcopy__`` that builds the same
+   independent copy directly.
+4. Index projections converting each item once. moto's ``Item.project`` converts the whole item
+   to plain JSON once per projected attribute: a due-index Query of 1,000 runs took 1.8 s.
 
 Applied by ``pushpool.local.server.start_server`` (:func:`patch_all`); never used outside the
 emulator.
@@ -34,12 +39,44 @@ def patch_all() -> None:
     patch_transactions()
     patch_update_parser()
     patch_item_copies()
+    patch_item_projection()
 
 
 def unpatch_all() -> None:
     unpatch_transactions()
     unpatch_update_parser()
     unpatch_item_copies()
+    unpatch_item_projection()
+
+
+def patch_item_projection() -> None:
+    """``Item.project`` (every item an index Query returns) converting the item once, not once
+    per projected attribute; each attribute picked is copied, so nothing is shared."""
+    if "projection" in _patched:
+        return
+    module = importlib.import_module("moto.dynamodb.models.dynamo_type")
+    item_class = module.Item
+    _patched["projection"] = vars(item_class)["project"]
+
+    def project(self: Any, projection_expressions: list[list[str]]) -> Any:
+        regular = self.to_regular_json()
+        result: dict[str, Any] = {}
+        for expression in projection_expressions:
+            picked = module.find_nested_key(expression, regular)
+            module.merge_dicts(result, copy.deepcopy(picked))
+        return item_class(
+            hash_key=self.hash_key,
+            range_key=self.range_key,
+            attrs=module.serializer.serialize(result)["M"],
+        )
+
+    item_class.project = project
+
+
+def unpatch_item_projection() -> None:
+    original = _patched.pop("projection", None)
+    if original is not None:
+        _moto("moto.dynamodb.models.dynamo_type", "Item").project = original
 
 
 def _moto(module: str, name: str) -> Any:
