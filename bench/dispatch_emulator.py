@@ -37,6 +37,7 @@ PATCHES = [
     "UpdateExpression parses cached by text",
     "stored items copied structurally",
     "index projections convert each item once",
+    "expression trees copied node by node",
 ]
 
 _patched: dict[str, Any] = {}

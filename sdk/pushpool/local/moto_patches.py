@@ -15,6 +15,8 @@
    independent copy directly.
 4. Index projections converting each item once. moto's ``Item.project`` converts the whole item
    to plain JSON once per projected attribute: a due-index Query of 1,000 runs took 1.8 s.
+5. Expression trees copied node by node. moto's validator deep-copies the parsed update
+   expression on every write with the generic ``copy.deepcopy``, half of its validation time.
 
 Applied by ``pushpool.local.server.start_server`` (:func:`patch_all`); never used outside the
 emulator.
@@ -40,6 +42,7 @@ def patch_all() -> None:
     patch_update_parser()
     patch_item_copies()
     patch_item_projection()
+    patch_tree_copies()
 
 
 def unpatch_all() -> None:
@@ -47,6 +50,41 @@ def unpatch_all() -> None:
     unpatch_update_parser()
     unpatch_item_copies()
     unpatch_item_projection()
+    unpatch_tree_copies()
+
+
+def patch_tree_copies() -> None:
+    """The copy of a parsed update expression moto's validator takes on every write, built
+    node by node (children, parents re-linked) instead of by the generic ``copy.deepcopy``."""
+    if "trees" in _patched:
+        return
+    validators = importlib.import_module("moto.dynamodb.parsing.validators")
+    node_class = importlib.import_module("moto.dynamodb.parsing.ast_nodes").Node
+    _patched["trees"] = vars(validators)["deepcopy"]
+
+    def copy_tree(node: Any, parent: Any) -> Any:
+        clone = object.__new__(type(node))
+        clone.__dict__.update(node.__dict__)
+        clone.parent = parent
+        if isinstance(node.children, list):
+            clone.children = [
+                copy_tree(child, clone) if isinstance(child, node_class) else copy.deepcopy(child)
+                for child in node.children
+            ]
+        return clone
+
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        if isinstance(value, node_class) and value.parent is None:  # a whole tree
+            return copy_tree(value, None)
+        return copy.deepcopy(value, memo)
+
+    vars(validators)["deepcopy"] = deepcopy
+
+
+def unpatch_tree_copies() -> None:
+    original = _patched.pop("trees", None)
+    if original is not None:
+        vars(importlib.import_module("moto.dynamodb.parsing.validators"))["deepcopy"] = original
 
 
 def patch_item_projection() -> None:
