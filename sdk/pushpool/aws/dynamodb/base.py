@@ -75,6 +75,23 @@ class StoreBase:
                 raise
             translate(exc, what, self.settings.endpoint_url)
 
+    def _transact(self, what: str, items: list[dict[str, Any]]) -> ClientError | None:
+        """TransactWriteItems, tried again while it only meets other transactions on its items.
+        Returns None when applied, else the cancellation (its ``CancellationReasons`` say why);
+        any other error is raised translated."""
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                self._call("transact_write_items", what, TransactItems=items)
+            except ClientError as exc:
+                if error_code(exc) != "TransactionCanceledException":
+                    translate(exc, what, self.settings.endpoint_url)
+                if conflicted(exc) and attempt < CONFLICT_ATTEMPTS - 1:
+                    pause_after_conflict(attempt)
+                    continue
+                return exc
+            return None
+        raise AssertionError("unreachable: the last attempt returns")
+
     def _query(self, what: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         limit = kwargs.pop("MaxItems", None)
         seen = 0

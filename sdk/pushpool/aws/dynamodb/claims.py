@@ -20,14 +20,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from pushpool import tables
-from pushpool.aws._errors import error_code, translate
+from pushpool.aws._errors import error_code, response_items, translate
 from pushpool.aws.codec import from_item, to_plain
-from pushpool.aws.dynamodb.base import (
-    CONFLICT_ATTEMPTS,
-    StoreBase,
-    conflicted,
-    pause_after_conflict,
-)
+from pushpool.aws.dynamodb.base import StoreBase
 from pushpool.aws.expressions import Expr
 from pushpool.errors import ConflictError
 from pushpool.models import DEFAULT_QUEUE, FlowRun, State, WorkPool, WorkQueue
@@ -44,8 +39,7 @@ CLAIM_MESSAGE = "Claimed by the dispatcher"
 class _Batch(StrEnum):
     CLAIMED = "claimed"  # every run, with all the slots
     TAKEN = "taken"  # some runs were no longer SCHEDULED and due
-    REFUSED = "refused"  # the pool or a queue is not as the caller saw it, or full
-    CONFLICT = "conflict"  # met another transaction on one of its items: try again
+    REFUSED = "refused"  # the pool or a queue is not as the caller saw it, full, or kept busy
 
 
 class ClaimOutcome(StrEnum):
@@ -107,18 +101,11 @@ class ClaimStore(StoreBase):
         slot.when(_capacity_condition(slot, ""))
         slot.when(_capacity_condition(slot, f"queues.{queue}."))
         slot.set("updated_at", iso(at))
-        items = [self._claim_item(due, at, lease), self._slot_item(pool, slot)]
-        for attempt in range(CONFLICT_ATTEMPTS):
-            try:
-                self._call("transact_write_items", "Claim run", TransactItems=items)
-            except ClientError as exc:
-                if error_code(exc) != "TransactionCanceledException":
-                    translate(exc, "Claim run", self.settings.endpoint_url)
-                if conflicted(exc) and attempt < CONFLICT_ATTEMPTS - 1:
-                    pause_after_conflict(attempt)
-                    continue
-                return _claim_failure(exc, queue)
-            break
+        cancelled = self._transact(
+            "Claim run", [self._claim_item(due, at, lease), self._slot_item(pool, slot)]
+        )
+        if cancelled is not None:
+            return _claim_failure(cancelled, queue)
         return Claim(ClaimOutcome.CLAIMED, _claimed_run(due, at, lease))
 
     def claim_many(
@@ -136,8 +123,7 @@ class ClaimStore(StoreBase):
             raise ValueError(f"claim_many takes at most {MAX_BATCH} runs, got {len(due)}")
         claims: dict[str, Claim] = {}
         pending = list(due)
-        conflicts = 0
-        for _ in range(BATCH_ATTEMPTS + CONFLICT_ATTEMPTS - 1):
+        for _ in range(BATCH_ATTEMPTS):
             if len(pending) < 2:
                 break
             result, taken = self._claim_batch(pending, pool, at, lease)
@@ -146,11 +132,7 @@ class ClaimStore(StoreBase):
                     claims[item["id"]] = Claim(ClaimOutcome.CLAIMED, _claimed_run(item, at, lease))
                 pending = []
                 break
-            if result is _Batch.CONFLICT and conflicts < CONFLICT_ATTEMPTS - 1:
-                pause_after_conflict(conflicts)
-                conflicts += 1
-                continue
-            if result is not _Batch.TAKEN:  # the pool or a queue is not as we saw it
+            if result is not _Batch.TAKEN:  # the pool or a queue is not as we saw it, or busy
                 break
             for item in taken:
                 claims[item["id"]] = Claim(ClaimOutcome.TAKEN)
@@ -182,27 +164,18 @@ class ClaimStore(StoreBase):
             slot.when(_room_condition(slot, f"queues.{queue}.", known.concurrency_limit, count))
         slot.set("updated_at", iso(at))
         items = [self._claim_item(item, at, lease) for item in due]
-        try:
-            self._call(
-                "transact_write_items",
-                "Claim runs",
-                TransactItems=[*items, self._slot_item(pool.name, slot)],
-            )
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                translate(exc, "Claim runs", self.settings.endpoint_url)
-            if conflicted(exc):
-                return _Batch.CONFLICT, []
-            reasons = exc.response.get("CancellationReasons", [])
-            if len(reasons) != len(due) + 1 or reasons[-1].get("Code") not in (None, "None"):
-                return _Batch.REFUSED, []
-            taken = [
-                item
-                for item, reason in zip(due, reasons, strict=False)
-                if reason.get("Code") == "ConditionalCheckFailed"
-            ]
-            return (_Batch.TAKEN if taken else _Batch.REFUSED), taken
-        return _Batch.CLAIMED, []
+        cancelled = self._transact("Claim runs", [*items, self._slot_item(pool.name, slot)])
+        if cancelled is None:
+            return _Batch.CLAIMED, []
+        reasons = response_items(cancelled)
+        if len(reasons) != len(due) + 1 or reasons[-1].get("Code") not in (None, "None"):
+            return _Batch.REFUSED, []
+        taken = [
+            item
+            for item, reason in zip(due, reasons, strict=False)
+            if reason.get("Code") == "ConditionalCheckFailed"
+        ]
+        return (_Batch.TAKEN if taken else _Batch.REFUSED), taken
 
     def _claim_item(self, due: dict[str, Any], at: datetime, lease: timedelta) -> dict[str, Any]:
         """The run's half of a claim: SCHEDULED and due -> PENDING with a lease."""

@@ -11,17 +11,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from pushpool import tables
-from pushpool.aws._errors import error_code, translate
+from pushpool.aws._errors import response_items, translate
 from pushpool.aws.codec import check_size, from_item, to_item, to_plain
-from pushpool.aws.dynamodb.base import (
-    CONFLICT_ATTEMPTS,
-    StoreBase,
-    conflicted,
-    pause_after_conflict,
-)
+from pushpool.aws.dynamodb.base import StoreBase
 from pushpool.aws.expressions import Expr
 from pushpool.errors import (
     ConflictError,
@@ -217,35 +210,25 @@ class RunStore(StoreBase):
                 }
             },
         ]
-        for attempt in range(CONFLICT_ATTEMPTS):
-            try:
-                self._call("transact_write_items", "Finish run", TransactItems=items)
-            except ClientError as exc:
-                if error_code(exc) != "TransactionCanceledException":
-                    translate(exc, "Finish run", self.settings.endpoint_url)
-                if conflicted(exc) and attempt < CONFLICT_ATTEMPTS - 1:
-                    # another claim or release of this pool was writing its counters
-                    pause_after_conflict(attempt)
-                    continue
-                reasons = exc.response.get("CancellationReasons", [])
-                run_reason = reasons[0] if reasons else {}
-                pool_reason = reasons[1] if len(reasons) > 1 else {}
-                if run_reason.get("Code") == "ConditionalCheckFailed":
-                    current = run_reason.get("Item")
-                    stored = FlowRun.model_validate(from_item(current)) if current else None
-                    if stored is not None and not stored.slot_held and stored.state == run.state:
-                        # the slot was already given back; change the state without it
-                        return self.transition(stored, target, message=message)
-                    raise _transition_error(
-                        run, target, from_item(current) if current else None
-                    ) from exc
-                if pool_reason.get("Code") != "ConditionalCheckFailed":
-                    translate(exc, "Finish run", self.settings.endpoint_url)
-                # the pool is gone: finish the run without giving back a slot
-                without_pool = run.model_copy(update={"slot_held": False})
-                return self.transition(without_pool, target, message=message)
-            break
-        return self.get_run(run.id)
+        cancelled = self._transact("Finish run", items)  # tried again after conflicts
+        if cancelled is None:
+            return self.get_run(run.id)
+        reasons = response_items(cancelled)
+        run_reason = reasons[0] if reasons else {}
+        pool_reason = reasons[1] if len(reasons) > 1 else {}
+        if run_reason.get("Code") == "ConditionalCheckFailed":
+            current = run_reason.get("Item")
+            stored = FlowRun.model_validate(from_item(current)) if current else None
+            if stored is not None and not stored.slot_held and stored.state == run.state:
+                # the slot was already given back; change the state without it
+                return self.transition(stored, target, message=message)
+            current_item = from_item(current) if current else None
+            raise _transition_error(run, target, current_item) from cancelled
+        if pool_reason.get("Code") != "ConditionalCheckFailed":
+            translate(cancelled, "Finish run", self.settings.endpoint_url)
+        # the pool is gone: finish the run without giving back a slot
+        without_pool = run.model_copy(update={"slot_held": False})
+        return self.transition(without_pool, target, message=message)
 
 
 def _transition_error(
