@@ -7,7 +7,7 @@ server errors, a killed dispatcher) counting double launches and lost runs from 
 ``startedBy``. The emulator's own single-thread rate is measured in the same run and printed next
 to the numbers: it bounds what any dispatcher can reach here.
 
-The emulator (``pushpool.local.server``) serves one request at a time, as AWS applies each one
+The emulator (``pushpool.dev.server``) serves one request at a time, as AWS applies each one
 atomically. The bench patches moto's TransactWriteItems to back up only the items it touches instead
 of deep-copying whole tables, and caches update-expression parses (see ``dispatch_emulator``;
 ``--stock-moto`` runs moto as shipped).
@@ -114,7 +114,7 @@ def main() -> None:
     logging.getLogger("pushpool").addHandler(logging.NullHandler())
     logging.getLogger("pushpool").propagate = False
     emulator.time_requests()
-    from pushpool.local.server import start_server
+    from pushpool.dev.server import start_server
 
     server = start_server()  # applies the emulator's patches to moto
     if args.stock_moto:

@@ -7,13 +7,13 @@ numbers measure moto rather than pushpool:
 1. It is not thread-safe: requests are served on concurrent threads with no lock, so two
    conditional writes to one item can both pass, and ``TransactWriteItems`` dies with
    "dictionary changed size during iteration" when another request writes meanwhile.
-   ``pushpool.local.server.start_server`` now serialises requests itself (one at a time, as
+   ``pushpool.dev.server.start_server`` now serialises requests itself (one at a time, as
    DynamoDB and ECS apply each request atomically); the bench only times them (``time_requests``).
 2. ``TransactWriteItems`` deep-copies every table it touches before applying anything, to roll
    back on failure. A claim (run + pool slot, one transaction) therefore costs O(items stored in
    the runs table): 0.2-1 s per claim here with a few hundred to 1,000 runs stored (the bench
    prints the rate), growing with every run.
-   ``pushpool.local.moto_patches`` (applied by the emulator) keeps moto's semantics but backs up
+   ``pushpool.dev.moto_patches`` (applied by the emulator) keeps moto's semantics but backs up
    only the items the transaction touches. ``--stock-moto`` turns it off for comparison.
 3. Every write parses its ``UpdateExpression`` anew (twice per item of a transaction), a third of
    the write's cost; the emulator caches parses by expression text (``--stock-moto`` again turns
@@ -28,9 +28,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from pushpool.local.moto_patches import patch_transactions as patch_transactions
-from pushpool.local.moto_patches import unpatch_all as unpatch_all
-from pushpool.local.moto_patches import unpatch_transactions as unpatch_transactions
+from pushpool.dev.moto_patches import patch_transactions as patch_transactions
+from pushpool.dev.moto_patches import unpatch_all as unpatch_all
+from pushpool.dev.moto_patches import unpatch_transactions as unpatch_transactions
 
 PATCHES = [
     "TransactWriteItems backs up touched items",

@@ -22,8 +22,8 @@ from dispatch_faults import (
 from dispatch_world import POOL, Clock, World, make_world, run_threads
 from pushpool.aws.ec2 import Ec2
 from pushpool.aws.streams import StreamReader, matches_new_scheduled_run
+from pushpool.core.timeutil import now
 from pushpool.dispatch import Dispatcher, TickReport
-from pushpool.timeutil import now
 
 
 def percentile(values: list[float], share: float) -> float:

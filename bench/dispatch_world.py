@@ -23,12 +23,12 @@ from pushpool.aws.dynamodb import Store
 from pushpool.aws.ec2 import Ec2
 from pushpool.aws.ecs import Ecs
 from pushpool.config import Settings, load_settings
+from pushpool.core.models import CodeSource, Deployment, FlowRun, State
+from pushpool.core.pacing import RateLimiter
+from pushpool.core.states import StateType
+from pushpool.core.timeutil import iso, now
+from pushpool.dev.bootstrap import ensure_cluster, ensure_tables
 from pushpool.dispatch import Dispatcher
-from pushpool.local.bootstrap import ensure_cluster, ensure_tables
-from pushpool.models import CodeSource, Deployment, FlowRun, State
-from pushpool.pacing import RateLimiter
-from pushpool.states import StateType
-from pushpool.timeutil import iso, now
 
 POOL = "bench-pool"
 FLOW = "bench-flow"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("boto3", "botocore", "pydantic", "aws_lambda_powertools", "jsonschema", "pushpool")
-PACKAGES = ("boto3", "pydantic", "aws_lambda_powertools", "jsonschema", "pushpool.models")
+PACKAGES = ("boto3", "pydantic", "aws_lambda_powertools", "jsonschema", "pushpool.core.models")
 FORBIDDEN = ("typer", "rich", "pulumi", "pulumi_aws", "moto", "pushpool.cli")
 LINE = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
 

@@ -1,5 +1,5 @@
 """Lambda handler ``dispatcher.handler``: one dispatch pass per invocation (see pushpool.dispatch)."""
 
-from pushpool.handlers.dispatcher import handler
+from pushpool.runtime.handlers.dispatcher import handler
 
 __all__ = ["handler"]

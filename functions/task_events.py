@@ -1,5 +1,5 @@
 """Lambda handler ``task_events.handler``: ECS task state changes -> run states (pushpool.events)."""
 
-from pushpool.handlers.task_events import handler
+from pushpool.runtime.handlers.task_events import handler
 
 __all__ = ["handler"]

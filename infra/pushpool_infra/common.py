@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import pulumi
 import pulumi_aws as aws
 
-from pushpool.launch import family_name
+from pushpool.pooltypes.ecs.launch import family_name
 
 NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 MAX_BASE = 40  # longest derived name ("<base>-dispatcher-tick") must fit AWS' 64-character limits
@@ -54,7 +54,7 @@ class PoolNames:
     def task_family(self) -> str:
         """Task definition family the dispatcher registers and runs (IAM-scoped to it).
 
-        The launcher names it (``pushpool.launch.family_name``); IAM must name the same one.
+        The launcher names it (``pushpool.pooltypes.ecs.launch.family_name``); IAM must name the same one.
         """
         return family_name(self.pool)
 

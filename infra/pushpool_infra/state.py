@@ -1,4 +1,4 @@
-"""State: the DynamoDB tables of one prefix, built from ``pushpool.tables`` (never restated here).
+"""State: the DynamoDB tables of one prefix, built from ``pushpool.core.tables`` (never restated here).
 
 Shared by every pool of the prefix in an account and region. On-demand billing, point-in-time
 recovery, encryption at rest with the AWS-managed KMS key, TTL and the stream exactly as the table
@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from pushpool.config import Settings
-from pushpool.tables import TABLES, TableSpec
+from pushpool.core.tables import TABLES, TableSpec
 
 
 @dataclass

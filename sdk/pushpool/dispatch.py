@@ -3,7 +3,7 @@
 Domain logic only: which runs, in what order, what to do with each AWS answer. All I/O goes through
 the injected ``Store`` (DynamoDB) and ``Ecs``/``Ec2`` adapters. Must never call boto3 directly and
 must never write a run's state except through the store's conditional writes. Rendering and task
-definitions are :mod:`pushpool.launcher`'s; ordering and limits are :mod:`pushpool.dispatch_rules`'.
+definitions are :mod:`pushpool.pooltypes.ecs.infrastructure`'s; ordering and limits are :mod:`pushpool.core.rules`'.
 
 A due item (from the sparse ``due`` index or a stream record) is one of:
 - SCHEDULED and due: claim it (run + slot in one transaction, up to 25 runs together), launch,
@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pushpool.dispatch_rules import (
+from pushpool.core.models import DEFAULT_QUEUE, Deployment, FlowRun, WorkPool
+from pushpool.core.pacing import RateLimiter
+from pushpool.core.rules import (
     Room,
     backoff,
     blocked_reason,
@@ -33,6 +35,8 @@ from pushpool.dispatch_rules import (
     order_due,
     rotate_within_priority,
 )
+from pushpool.core.states import StateType
+from pushpool.core.timeutil import now, parse_iso
 from pushpool.errors import (
     AwsError,
     ConflictError,
@@ -41,11 +45,7 @@ from pushpool.errors import (
     ThrottledError,
     ValidationError,
 )
-from pushpool.launcher import Launcher, Started
-from pushpool.models import DEFAULT_QUEUE, Deployment, FlowRun, WorkPool
-from pushpool.pacing import RateLimiter
-from pushpool.states import StateType
-from pushpool.timeutil import now, parse_iso
+from pushpool.pooltypes.ecs.infrastructure import Launcher, Started
 
 if TYPE_CHECKING:
     from pushpool.aws.dynamodb import Store

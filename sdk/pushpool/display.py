@@ -8,8 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from pushpool.models import Deployment, FlowRun, State
-from pushpool.states import StateType
+from pushpool.core.models import Deployment, FlowRun, State
+from pushpool.core.states import StateType
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pushpool.core.models import FlowRun, WorkPool
+from pushpool.core.states import StateType
+from pushpool.core.timeutil import now
 from pushpool.errors import ConflictError, NotFoundError
-from pushpool.models import FlowRun, WorkPool
-from pushpool.states import StateType
-from pushpool.timeutil import now
 
 if TYPE_CHECKING:
     from pushpool.aws.dynamodb import Store

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pushpool import templates
+from pushpool.core import templates
+from pushpool.core.models import DEFAULT_QUEUE, Deployment, FlowRun, PoolType, WorkPool, WorkQueue
+from pushpool.core.params import validate_parameters
+from pushpool.core.states import StateType
+from pushpool.core.timeutil import now
 from pushpool.errors import ConflictError, NotFoundError, ValidationError
-from pushpool.models import DEFAULT_QUEUE, Deployment, FlowRun, PoolType, WorkPool, WorkQueue
-from pushpool.params import validate_parameters
-from pushpool.states import StateType
-from pushpool.timeutil import now
 
 if TYPE_CHECKING:
     from pushpool.aws.dynamodb import Store
@@ -181,7 +181,7 @@ def why_waiting(store: Store, run: FlowRun) -> str | None:
     """For a SCHEDULED run: why it has not launched yet, in words."""
     if run.state is not StateType.SCHEDULED:
         return None
-    from pushpool.dispatch_rules import blocked_reason
+    from pushpool.core.rules import blocked_reason
 
     if run.scheduled_at > now():
         return f"scheduled for {run.scheduled_at.isoformat()}"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from pushpool.aws.clients import reset_default_clients
-from pushpool.local.emulator import Emulator
+from pushpool.dev.emulator import Emulator
 
 BIN = Path(sys.executable).parent
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ FLOWS = {
 
 
 def _clear_handler_caches() -> None:
-    from pushpool.handlers import common, dispatcher
+    from pushpool.runtime.handlers import common, dispatcher
 
     dispatcher.dispatcher.cache_clear()
     common.clients.cache_clear()

@@ -6,7 +6,7 @@ import json
 import uuid
 from pathlib import Path
 
-from pushpool.local.emulator import Emulator
+from pushpool.dev.emulator import Emulator
 from tests.e2e.conftest import Cli
 from tests.e2e.test_walkthrough import deploy, new_pool
 
@@ -68,8 +68,8 @@ def test_emulator_claims_are_all_or_nothing(emulator: Emulator) -> None:
 
     from pushpool import operations
     from pushpool.aws.dynamodb import ClaimOutcome, Store
-    from pushpool.models import CodeSource, Deployment
-    from pushpool.timeutil import now
+    from pushpool.core.models import CodeSource, Deployment
+    from pushpool.core.timeutil import now
 
     assert emulator.clients is not None
     store = Store(emulator.clients)

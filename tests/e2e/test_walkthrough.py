@@ -8,8 +8,8 @@ import uuid
 from pathlib import Path
 
 from pushpool.aws.dynamodb import Store
-from pushpool.local.emulator import Emulator
-from pushpool.states import StateType
+from pushpool.core.states import StateType
+from pushpool.dev.emulator import Emulator
 from tests.e2e.conftest import Cli, state_lines, wait_for
 
 

@@ -27,10 +27,10 @@ from pushpool.aws.dynamodb import Store
 from pushpool.aws.ec2 import Ec2
 from pushpool.aws.ecs import Ecs
 from pushpool.config import Settings
+from pushpool.core.models import CodeSource, Deployment, FlowRun, WorkPool
+from pushpool.core.params import parameter_schema
+from pushpool.dev.bootstrap import bootstrap
 from pushpool.dispatch import Dispatcher
-from pushpool.local.bootstrap import bootstrap
-from pushpool.models import CodeSource, Deployment, FlowRun, WorkPool
-from pushpool.params import parameter_schema
 from tests.functional.helpers import (
     DEPLOYMENT,
     FLOW,

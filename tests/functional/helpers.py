@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from pushpool.aws.clients import Clients
-from pushpool.local.bootstrap import LOCAL_CLUSTER
-from pushpool.timeutil import now
+from pushpool.core.timeutil import now
+from pushpool.dev.bootstrap import LOCAL_CLUSTER
 
 REGION = "us-east-1"
 PREFIX = "pp-func"  # not the default prefix: nothing else in the process uses these tables

@@ -13,10 +13,10 @@ import pytest
 from pushpool import operations
 from pushpool.aws.clients import Clients
 from pushpool.aws.dynamodb import Claim, ClaimOutcome, Launch, Store
+from pushpool.core.models import Deployment, FlowRun, WorkPool
+from pushpool.core.states import StateType
+from pushpool.core.timeutil import now
 from pushpool.dispatch import Dispatcher
-from pushpool.models import Deployment, FlowRun, WorkPool
-from pushpool.states import StateType
-from pushpool.timeutil import now
 from tests.functional.helpers import POOL, HttpResponse, run_together, tasks_started_by
 
 LEASE = timedelta(seconds=60)

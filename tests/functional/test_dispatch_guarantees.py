@@ -15,12 +15,12 @@ import pytest
 from pushpool import operations
 from pushpool.aws.clients import Clients
 from pushpool.aws.dynamodb import Store
+from pushpool.core.models import FlowRun
+from pushpool.core.states import StateType
+from pushpool.core.timeutil import now
+from pushpool.dev.fargate import task_state_change_event
 from pushpool.dispatch import Dispatcher, TickReport
 from pushpool.events import handle_task_event
-from pushpool.local.fargate import task_state_change_event
-from pushpool.models import FlowRun
-from pushpool.states import StateType
-from pushpool.timeutil import now
 from tests.functional.helpers import POOL, Clock, HttpResponse, tasks_started_by
 
 Inject = Callable[..., list[dict[str, Any]]]

@@ -14,12 +14,12 @@ from pushpool import operations
 from pushpool.aws.clients import Clients
 from pushpool.aws.dynamodb import ClaimOutcome, Store
 from pushpool.aws.ecs import Ecs, LaunchedTask
+from pushpool.core.models import Deployment, FlowRun
+from pushpool.core.states import StateType
+from pushpool.core.timeutil import now
 from pushpool.dispatch import Dispatcher
 from pushpool.errors import AwsError, ThrottledError
-from pushpool.launch import LaunchRequest
-from pushpool.models import Deployment, FlowRun
-from pushpool.states import StateType
-from pushpool.timeutil import now
+from pushpool.pooltypes.ecs.launch import LaunchRequest
 from tests.functional.helpers import (
     DEPLOYMENT,
     FLOW,

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from pushpool.aws.clients import Clients
-from pushpool.local import moto_patches
+from pushpool.dev import moto_patches
 from tests.functional.helpers import REGION
 
 TABLE = "patch-test"

@@ -18,11 +18,11 @@ from pushpool import operations
 from pushpool.aws.clients import Clients, reset_default_clients
 from pushpool.aws.dynamodb import Store
 from pushpool.config import Settings
-from pushpool.handlers import common
-from pushpool.handlers import dispatcher as dispatcher_handler
-from pushpool.handlers import task_events as task_events_handler
-from pushpool.models import Deployment, FlowRun
-from pushpool.states import StateType
+from pushpool.core.models import Deployment, FlowRun
+from pushpool.core.states import StateType
+from pushpool.runtime.handlers import common
+from pushpool.runtime.handlers import dispatcher as dispatcher_handler
+from pushpool.runtime.handlers import task_events as task_events_handler
 from tests.functional.helpers import POOL, bind_event, tasks_started_by
 
 LoadEvent = Callable[[str], dict[str, Any]]

@@ -7,8 +7,8 @@ import sys
 from typing import Any
 
 from pushpool.aws.clients import Clients
-from pushpool.local.bootstrap import ensure_cluster
-from pushpool.local.fargate import LocalFargate
+from pushpool.dev.bootstrap import ensure_cluster
+from pushpool.dev.fargate import LocalFargate
 
 CLUSTER = "fargate-test"
 

@@ -7,9 +7,14 @@ from datetime import timedelta
 
 import pytest
 
-from pushpool import operations, templates
+from pushpool import operations
 from pushpool.aws.clients import Clients
 from pushpool.aws.dynamodb import Store
+from pushpool.core import templates
+from pushpool.core.models import CodeSource, Deployment, FlowRun, WorkPool
+from pushpool.core.params import parameter_schema
+from pushpool.core.states import StateType
+from pushpool.core.timeutil import now
 from pushpool.errors import (
     AlreadyExistsError,
     JobVariablesError,
@@ -18,10 +23,6 @@ from pushpool.errors import (
     TemplateError,
     ValidationError,
 )
-from pushpool.models import CodeSource, Deployment, FlowRun, WorkPool
-from pushpool.params import parameter_schema
-from pushpool.states import StateType
-from pushpool.timeutil import now
 from tests.functional.helpers import FULL_NAME, POOL, greet, stored_items
 
 

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from pushpool import flow, operations, runner
+from pushpool import flow, operations
 from pushpool.aws.dynamodb import Store
+from pushpool.core.models import Deployment, FlowRun, WorkPool
+from pushpool.core.states import StateType
 from pushpool.dispatch import Dispatcher
 from pushpool.errors import ParametersError
-from pushpool.models import Deployment, FlowRun, WorkPool
-from pushpool.states import StateType
+from pushpool.runtime import runner
 from tests.functional.helpers import DATED, FAILING, FLAKY, HELLO, POOL, git
 
 MakeRepo = Callable[..., Path]

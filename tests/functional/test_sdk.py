@@ -9,6 +9,7 @@ import pytest
 
 from pushpool import flow, operations
 from pushpool.aws.dynamodb import Store
+from pushpool.core.models import WorkPool
 from pushpool.errors import (
     EntrypointError,
     NotFoundError,
@@ -16,7 +17,6 @@ from pushpool.errors import (
     SourceError,
     ValidationError,
 )
-from pushpool.models import WorkPool
 from tests.functional.helpers import HELLO, POOL, git
 
 MakeRepo = Callable[..., Path]

@@ -11,6 +11,9 @@ import pytest
 from pushpool import operations
 from pushpool.aws.clients import Clients
 from pushpool.aws.dynamodb import Claim, ClaimOutcome, Store
+from pushpool.core.models import Deployment, FlowRun, WorkPool
+from pushpool.core.states import StateType
+from pushpool.core.timeutil import now
 from pushpool.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -18,9 +21,6 @@ from pushpool.errors import (
     NotFoundError,
     StateTransitionError,
 )
-from pushpool.models import Deployment, FlowRun, WorkPool
-from pushpool.states import StateType
-from pushpool.timeutil import now
 from tests.functional.helpers import FULL_NAME, POOL, run_together, stored_items
 
 LEASE = timedelta(seconds=60)

@@ -12,11 +12,11 @@ from pushpool import operations
 from pushpool.aws.clients import Clients
 from pushpool.aws.dynamodb import ClaimOutcome, Store
 from pushpool.aws.ecs import Ecs
+from pushpool.core.models import Deployment, FlowRun
+from pushpool.core.states import StateType
+from pushpool.core.timeutil import now
 from pushpool.dispatch import Dispatcher
 from pushpool.events import handle_task_event
-from pushpool.models import Deployment, FlowRun
-from pushpool.states import StateType
-from pushpool.timeutil import now
 from tests.functional.helpers import POOL, Clock, bind_event, tasks_started_by
 
 Launch = Callable[..., tuple[FlowRun, dict[str, Any]]]

@@ -129,12 +129,12 @@ def test_only_handlers_core_and_runtime_deps_are_packaged(
         assert not [n for n in names if n.startswith(f"pushpool/{sub}/")], sub
 
 
-def test_the_real_core_ships_without_cli_local_provision_or_heavy_tools(
+def test_the_real_core_ships_without_cli_dev_provision_or_heavy_tools(
     tmp_path: Path, functions_dir: Path
 ) -> None:
     names = names_in(build_lambda_zip(tmp_path, deps=[], functions_dir=functions_dir))
-    assert "pushpool/tables.py" in names
-    for excluded in ("pushpool/cli/", "pushpool/local/", "pushpool/provision/"):
+    assert "pushpool/core/tables.py" in names
+    for excluded in ("pushpool/cli/", "pushpool/dev/", "pushpool/provision/"):
         assert not [n for n in names if n.startswith(excluded)], excluded
     tops = {n.split("/")[0] for n in names}
     assert not tops & {"typer", "rich", "pulumi", "pulumi_aws", "boto3", "botocore", "moto"}

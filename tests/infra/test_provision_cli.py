@@ -13,9 +13,9 @@ from pushpool.aws.clients import Clients
 from pushpool.aws.dynamodb import Store
 from pushpool.cli import infra as cli_infra
 from pushpool.config import Settings
+from pushpool.core.templates import variable_defaults
+from pushpool.dev.bootstrap import ensure_tables
 from pushpool.errors import NotFoundError
-from pushpool.local.bootstrap import ensure_tables
-from pushpool.templates import variable_defaults
 from tests.infra.test_infra_driver import POOL_OUTPUTS, REGION, FakeStacks, ok_preflight
 
 

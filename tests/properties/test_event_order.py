@@ -20,14 +20,14 @@ from moto import mock_aws
 from pushpool.aws.clients import Clients
 from pushpool.aws.dynamodb import Store
 from pushpool.config import Settings
+from pushpool.core.models import FlowRun, WorkPool
+from pushpool.core.states import PROGRESS, StateType
+from pushpool.core.templates import default_base_job_template
+from pushpool.core.timeutil import now
+from pushpool.dev.bootstrap import ensure_tables
+from pushpool.dev.fargate import task_state_change_event
 from pushpool.errors import ConflictError
 from pushpool.events import handle_task_event
-from pushpool.local.bootstrap import ensure_tables
-from pushpool.local.fargate import task_state_change_event
-from pushpool.models import FlowRun, WorkPool
-from pushpool.states import PROGRESS, StateType
-from pushpool.templates import default_base_job_template
-from pushpool.timeutil import now
 
 CLUSTER = "arn:aws:ecs:us-east-1:123456789012:cluster/default"
 

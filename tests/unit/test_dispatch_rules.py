@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from pushpool.dispatch_rules import (
+from pushpool.core.models import Deployment, WorkPool, WorkQueue
+from pushpool.core.pacing import RateLimiter
+from pushpool.core.rules import (
     MAX_BACKOFF_SECONDS,
     Room,
     backoff,
@@ -15,8 +17,6 @@ from pushpool.dispatch_rules import (
     item_kind,
     order_due,
 )
-from pushpool.models import Deployment, WorkPool, WorkQueue
-from pushpool.pacing import RateLimiter
 
 TEMPLATE: dict[str, Any] = {"job_configuration": {}, "variables": {}}
 
@@ -218,9 +218,9 @@ def test_a_rate_of_zero_means_unlimited() -> None:
 def test_rotation_keeps_priority_classes_and_rotates_within_each() -> None:
     import random as random_module
 
-    from pushpool.dispatch_rules import rotate_within_priority
-    from pushpool.models import WorkPool, WorkQueue
-    from pushpool.templates import default_base_job_template
+    from pushpool.core.models import WorkPool, WorkQueue
+    from pushpool.core.rules import rotate_within_priority
+    from pushpool.core.templates import default_base_job_template
 
     pool = WorkPool(
         name="p",

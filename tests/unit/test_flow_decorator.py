@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from pushpool import Flow, flow
-from pushpool.entrypoints import split_entrypoint
 from pushpool.errors import EntrypointError, ParametersError
+from pushpool.flows.entrypoints import split_entrypoint
 
 
 class Collected(logging.Handler):

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from pushpool import templates
+from pushpool.core import templates
+from pushpool.core.models import FlowRun
 from pushpool.errors import TemplateError
-from pushpool.launch import RUNNER_COMMAND, LaunchRequest, build_launch, client_token
-from pushpool.models import FlowRun
+from pushpool.pooltypes.ecs.launch import RUNNER_COMMAND, LaunchRequest, build_launch, client_token
 
 RUNNER_ENV = {"PUSHPOOL_PREFIX": "pushpool", "AWS_REGION": "us-east-1"}
 

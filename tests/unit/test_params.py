@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from pushpool.errors import ParametersError
-from pushpool.params import (
+from pushpool.core.params import (
     coerce_parameters,
     parameter_schema,
     parse_assignments,
     parse_cli_value,
     validate_parameters,
 )
+from pushpool.errors import ParametersError
 from tests.unit import signatures_postponed
 from tests.unit.signatures import report, untyped
 

@@ -10,9 +10,9 @@ import pytest
 from pushpool.aws.codec import MAX_ITEM_BYTES, check_size, from_item, to_item, to_plain
 from pushpool.aws.expressions import Expr
 from pushpool.config import Settings, load_settings, resolve
+from pushpool.core.models import FlowRun
+from pushpool.core.timeutil import iso, parse_duration, parse_iso
 from pushpool.errors import ItemTooLargeError
-from pushpool.models import FlowRun
-from pushpool.timeutil import iso, parse_duration, parse_iso
 
 
 # ---------------------------------------------------------------- configuration

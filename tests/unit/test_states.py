@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from pushpool.states import ALLOWED_FROM, FINAL_STATES, PROGRESS, StateType, can_transition
+from pushpool.core.states import ALLOWED_FROM, FINAL_STATES, PROGRESS, StateType, can_transition
 
 S = StateType
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pushpool import templates
+from pushpool.core import templates
 from pushpool.errors import JobVariablesError, TemplateError
 
 

@@ -10,8 +10,8 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from pydantic import BaseModel
 
+from pushpool.core.timeutil import iso
 from pushpool.errors import ItemTooLargeError
-from pushpool.timeutil import iso
 
 MAX_ITEM_BYTES = 400 * 1024
 _serializer = TypeSerializer()

@@ -25,7 +25,7 @@ from pushpool.aws._errors import (
 )
 from pushpool.aws.clients import Clients
 from pushpool.errors import AwsError, LaunchConfigurationError, ThrottledError
-from pushpool.launch import LaunchRequest
+from pushpool.pooltypes.ecs.launch import LaunchRequest
 
 CONFIGURATION_CODES = frozenset(
     {

@@ -104,8 +104,8 @@ def run(
 ) -> None:
     """Create a flow run of a deployment."""
     from pushpool import operations
-    from pushpool.params import parse_assignments
-    from pushpool.timeutil import parse_duration
+    from pushpool.core.params import parse_assignments
+    from pushpool.core.timeutil import parse_duration
 
     parameters = parse_assignments(param, "parameter")
     if params:

@@ -82,7 +82,7 @@ def provision(
         )
     except PushpoolError as exc:
         exit_with_error(str(exc))
-    from pushpool.console_links import pool_links
+    from pushpool.cli.links import pool_links
 
     console.print(f"\n[bold green]Work pool {pool.name!r} is ready[/] in {chosen_region}.")
     console.print(

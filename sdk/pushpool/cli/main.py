@@ -26,7 +26,7 @@ def dev(
     tick: float = typer.Option(1.0, "--tick", help="Seconds between dispatcher passes."),
 ) -> None:
     """Run a local AWS emulator with the dispatcher and Fargate played by subprocesses."""
-    from pushpool.local.dev import serve
+    from pushpool.cli.dev import serve
 
     serve(port=port, tick=tick)
 
@@ -36,7 +36,7 @@ def quickstart(
     keep: bool = typer.Option(False, "--keep", help="Keep serving after the tour (like dev)."),
 ) -> None:
     """The whole tour in one process: emulator, pool, deployment from git, a run, its logs."""
-    from pushpool.local.quickstart import run_quickstart
+    from pushpool.cli.quickstart import run_quickstart
 
     raise typer.Exit(run_quickstart(keep=keep))
 

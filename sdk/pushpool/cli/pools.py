@@ -108,7 +108,7 @@ def ls(output: Output = OutputOption) -> None:
 @handle_errors
 def inspect(name: str, output: Output = OutputOption) -> None:
     """Show a work pool, its base job template and console links."""
-    from pushpool.console_links import pool_links
+    from pushpool.cli.links import pool_links
 
     pool = store().get_pool(name)
     data = pool.model_dump(mode="json")
@@ -176,7 +176,7 @@ def get_default_base_job_template(
     file: Path | None = typer.Option(None, "--file", "-f", help="Write it to this file."),
 ) -> None:
     """Print the default base job template of a pool type (edit it, then pass --base-job-template)."""
-    from pushpool.templates import default_base_job_template
+    from pushpool.core.templates import default_base_job_template
 
     text = json.dumps(default_base_job_template(pool_type), indent=2)
     if file:

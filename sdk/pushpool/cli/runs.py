@@ -14,8 +14,8 @@ from pushpool.cli.common import (
     logs,
     store,
 )
+from pushpool.core.states import StateType
 from pushpool.display import console, print_json, state_line, styled_state
-from pushpool.states import StateType
 
 app = typer.Typer(no_args_is_help=True, help="Flow runs: list, inspect, logs, cancel.")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from pushpool.core.models import FlowRun
+from pushpool.core.states import StateType
 from pushpool.display import console, state_line
-from pushpool.models import FlowRun
-from pushpool.states import StateType
 
 
 def print_log_lines(lines: list[Any]) -> None:

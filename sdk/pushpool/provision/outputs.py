@@ -86,7 +86,7 @@ DEFAULT_IMAGE_TAG = "latest"
 def job_variable_defaults(outputs: Mapping[str, Any]) -> dict[str, Any]:
     """Map a pool stack's outputs to ``ecs:push`` job template variable defaults.
 
-    The result feeds :func:`pushpool.templates.with_defaults`. Raises ``KeyError`` naming the
+    The result feeds :func:`pushpool.core.templates.with_defaults`. Raises ``KeyError`` naming the
     missing outputs when the stack did not export what the template needs (an old or foreign stack).
     """
     missing = [key for key in TEMPLATE_OUTPUTS if outputs.get(key) in (None, "")]

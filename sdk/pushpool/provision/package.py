@@ -4,7 +4,7 @@ Same inputs, same bytes: entries sorted, timestamps 1980-01-01, permissions 0644
 ``__pycache__``/``.pyc``. So an unchanged pool stack shows no diff on ``pulumi up``.
 
 Left out: the CLI, the local emulator and this provisioning package (``pushpool/cli``,
-``pushpool/local``, ``pushpool/provision``), and everything the Lambda runtime already has (boto3,
+``pushpool/dev``, ``pushpool/provision``), and everything the Lambda runtime already has (boto3,
 botocore, s3transfer). Dependencies are wheels for the Lambda platform (python3.11 on Amazon
 Linux 2: ``manylinux2014_<arch>``), installed once into a cache directory and reused.
 
@@ -40,7 +40,7 @@ LAMBDA_DEPENDENCIES = {
     "pydantic": "pydantic>=2.7,<3",
 }
 PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer")
-EXCLUDED_SUBPACKAGES = ("cli", "local", "provision")
+EXCLUDED_SUBPACKAGES = ("cli", "dev", "provision")
 REQUIRED_HANDLERS = ("dispatcher.py", "task_events.py")
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644 << 16  # regular file, rw-r--r--

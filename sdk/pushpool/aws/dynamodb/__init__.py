@@ -1,6 +1,6 @@
 """The DynamoDB adapter: the only code that talks to DynamoDB.
 
-Every state change is a conditional write whose condition comes from :mod:`pushpool.states`; a lost
+Every state change is a conditional write whose condition comes from :mod:`pushpool.core.states`; a lost
 race raises :class:`~pushpool.errors.ConflictError` (or ``StateTransitionError``) carrying the item
 as it is now. Must never decide *what* to do (dispatch/events/runner logic), only do it atomically.
 """

@@ -9,7 +9,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pushpool import tables
 from pushpool.aws._errors import (
     CONNECTION_ERRORS,
     error_code,
@@ -21,11 +20,12 @@ from pushpool.aws.clients import Clients, default_clients
 from pushpool.aws.codec import from_item
 from pushpool.aws.expressions import Expr
 from pushpool.config import Settings
+from pushpool.core import tables
+from pushpool.core.models import WorkPool
 from pushpool.errors import (
     ConfigurationError,
     ConflictError,
 )
-from pushpool.models import WorkPool
 
 # transactions that met another transaction on the same item (the pool's counters are one item
 # every claim and release writes) are tried again this many times, after a short random pause

@@ -19,15 +19,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pushpool import tables
 from pushpool.aws._errors import error_code, response_items, translate
 from pushpool.aws.codec import from_item, to_plain
 from pushpool.aws.dynamodb.base import StoreBase
 from pushpool.aws.expressions import Expr
+from pushpool.core import tables
+from pushpool.core.models import DEFAULT_QUEUE, FlowRun, State, WorkPool, WorkQueue
+from pushpool.core.states import StateType
+from pushpool.core.timeutil import iso
 from pushpool.errors import ConflictError
-from pushpool.models import DEFAULT_QUEUE, FlowRun, State, WorkPool, WorkQueue
-from pushpool.states import StateType
-from pushpool.timeutil import iso
 
 # runs per claim or record transaction (DynamoDB allows 100 items; the pool's item is one more)
 MAX_BATCH = 25

@@ -7,17 +7,17 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pushpool import tables
 from pushpool.aws.codec import check_size, from_item, to_item, to_plain
 from pushpool.aws.dynamodb.base import StoreBase
 from pushpool.aws.expressions import Expr
+from pushpool.core import tables
+from pushpool.core.models import Deployment, WorkPool, WorkQueue
+from pushpool.core.timeutil import iso, now
 from pushpool.errors import (
     AlreadyExistsError,
     ConflictError,
     NotFoundError,
 )
-from pushpool.models import Deployment, WorkPool, WorkQueue
-from pushpool.timeutil import iso, now
 
 
 class ControlStore(StoreBase):

@@ -1,6 +1,6 @@
 """Flow runs: the ``<prefix>-runs`` table, its due index, task events and state transitions.
 
-Every state change is a conditional write built from :mod:`pushpool.states`; a lost race raises
+Every state change is a conditional write built from :mod:`pushpool.core.states`; a lost race raises
 ``ConflictError``/``StateTransitionError`` carrying the stored item, read from
 ``ReturnValuesOnConditionCheckFailure`` rather than a second request.
 """
@@ -11,19 +11,19 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pushpool import tables
 from pushpool.aws._errors import response_items, translate
 from pushpool.aws.codec import check_size, from_item, to_item, to_plain
 from pushpool.aws.dynamodb.base import StoreBase
 from pushpool.aws.expressions import Expr
+from pushpool.core import tables
+from pushpool.core.models import FlowRun, State
+from pushpool.core.states import ALLOWED_FROM, StateType
+from pushpool.core.timeutil import iso, now
 from pushpool.errors import (
     ConflictError,
     NotFoundError,
     StateTransitionError,
 )
-from pushpool.models import FlowRun, State
-from pushpool.states import ALLOWED_FROM, StateType
-from pushpool.timeutil import iso, now
 
 
 class RunStore(StoreBase):

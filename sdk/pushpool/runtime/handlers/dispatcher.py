@@ -15,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pushpool.aws.ec2 import Ec2
 from pushpool.aws.ecs import Ecs
 from pushpool.dispatch import Dispatcher, TickReport
-from pushpool.handlers import common
+from pushpool.runtime.handlers import common
 
 logger = common.make_logger("pushpool-dispatcher")
 metrics = common.make_metrics("pushpool-dispatcher")

@@ -59,10 +59,10 @@ def run_quickstart(keep: bool = False) -> int:
     from pushpool import flow, operations
     from pushpool.aws.dynamodb import Store
     from pushpool.aws.logs import Logs
+    from pushpool.cli.dev import quiet_logs
     from pushpool.cli.watch import exit_code_for, watch_run
+    from pushpool.dev.emulator import Emulator
     from pushpool.display import styled_state
-    from pushpool.local.dev import quiet_logs
-    from pushpool.local.emulator import Emulator
 
     started = time.monotonic()
     with (

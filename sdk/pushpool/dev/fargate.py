@@ -23,7 +23,7 @@ from typing import Any
 from pushpool.aws.clients import Clients
 from pushpool.aws.ecs import Ecs
 from pushpool.aws.logs import Logs
-from pushpool.timeutil import iso, now
+from pushpool.core.timeutil import iso, now
 
 EventSink = Callable[[dict[str, Any]], Any]
 STOP_GRACE_SECONDS = 5.0

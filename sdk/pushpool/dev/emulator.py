@@ -1,7 +1,7 @@
 """The local emulator as one object: moto server, tables and cluster, the real dispatcher and
 task-events handlers on a short tick, and LocalFargate running the tasks.
 
-The handlers are the Lambda functions' own (``pushpool.handlers``); only the compute differs.
+The handlers are the Lambda functions' own (``pushpool.runtime.handlers``); only the compute differs.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 from pushpool.aws.clients import Clients, reset_default_clients
 from pushpool.aws.streams import StreamReader, matches_new_scheduled_run
 from pushpool.config import load_settings
-from pushpool.local.bootstrap import bootstrap
-from pushpool.local.fargate import LocalFargate
-from pushpool.local.server import LocalServer, start_server
+from pushpool.dev.bootstrap import bootstrap
+from pushpool.dev.fargate import LocalFargate
+from pushpool.dev.server import LocalServer, start_server
 
 log = logging.getLogger("pushpool.local")
 
@@ -107,7 +107,7 @@ class Emulator:
 
     # ---------------------------------------------------------------- the handlers
     def dispatch_once(self) -> dict[str, Any]:
-        from pushpool.handlers import dispatcher
+        from pushpool.runtime.handlers import dispatcher
 
         event = {
             "source": "aws.scheduler",
@@ -121,7 +121,7 @@ class Emulator:
         return result
 
     def dispatch_records(self, records: list[dict[str, Any]]) -> dict[str, Any]:
-        from pushpool.handlers import dispatcher
+        from pushpool.runtime.handlers import dispatcher
 
         result: dict[str, Any] = dispatcher.handler(
             {"Records": records}, LambdaContext.for_function("pushpool-dispatcher")
@@ -130,7 +130,7 @@ class Emulator:
         return result
 
     def on_task_event(self, event: dict[str, Any]) -> Any:
-        from pushpool.handlers import task_events
+        from pushpool.runtime.handlers import task_events
 
         return task_events.handler(event, LambdaContext.for_function("pushpool-task-events"))
 

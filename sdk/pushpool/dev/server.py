@@ -8,8 +8,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from pushpool.dev.moto_patches import patch_all
 from pushpool.errors import ConfigurationError
-from pushpool.local.moto_patches import patch_all
 
 EMULATOR_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",

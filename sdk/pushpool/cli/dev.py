@@ -6,8 +6,8 @@ import logging
 import os
 import time
 
+from pushpool.dev.emulator import Emulator
 from pushpool.display import console
-from pushpool.local.emulator import Emulator
 
 
 def quiet_logs() -> None:

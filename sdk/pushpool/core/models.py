@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pushpool.states import StateType
-from pushpool.timeutil import Timestamp, now
+from pushpool.core.states import StateType
+from pushpool.core.timeutil import Timestamp, now
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 # queue names are DynamoDB document path segments (queues.<name>.active_runs): no dots

@@ -11,10 +11,10 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pushpool import templates
+from pushpool.core import templates
+from pushpool.core.models import Deployment, FlowRun, WorkPool
 from pushpool.errors import LaunchConfigurationError
-from pushpool.launch import LaunchRequest, build_launch
-from pushpool.models import Deployment, FlowRun, WorkPool
+from pushpool.pooltypes.ecs.launch import LaunchRequest, build_launch
 
 if TYPE_CHECKING:
     from pushpool.aws.dynamodb import Store

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pushpool.core.models import FlowRun
 from pushpool.errors import TemplateError
-from pushpool.models import FlowRun
 
 RUNNER_COMMAND = ["pushpool-runner"]
 LOG_STREAM_PREFIX = "pushpool"

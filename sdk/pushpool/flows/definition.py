@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from pushpool.core.models import DEFAULT_QUEUE, CodeSource, Deployment
+from pushpool.core.params import coerce_parameters, parameter_schema
 from pushpool.errors import EntrypointError, ValidationError
-from pushpool.models import DEFAULT_QUEUE, CodeSource, Deployment
-from pushpool.params import coerce_parameters, parameter_schema
 
 flow_log = logging.getLogger("pushpool.flow")
 
@@ -198,8 +198,8 @@ def _print_deployed(deployment: Deployment) -> None:
 def from_source(source: str, entrypoint: str, *, ref: str | None = None) -> Flow:
     """Fetch the code (git clone or a local path), load the entrypoint, and return its flow with
     the source and exact commit recorded for the runner."""
-    from pushpool.entrypoints import load_entrypoint
-    from pushpool.storage import fetch, is_local
+    from pushpool.flows.entrypoints import load_entrypoint
+    from pushpool.flows.sources.git import fetch, is_local
 
     checkout = fetch(source, ref=ref)
     loaded = load_entrypoint(checkout.path, entrypoint)

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from pushpool.events import TaskEvent, handle_task_event
-from pushpool.handlers import common
+from pushpool.runtime.handlers import common
 
 logger = common.make_logger("pushpool-task-events")
 metrics = common.make_metrics("pushpool-task-events")

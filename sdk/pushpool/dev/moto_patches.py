@@ -18,7 +18,7 @@
 5. Expression trees copied node by node. moto's validator deep-copies the parsed update
    expression on every write with the generic ``copy.deepcopy``, half of its validation time.
 
-Applied by ``pushpool.local.server.start_server`` (:func:`patch_all`); never used outside the
+Applied by ``pushpool.dev.server.start_server`` (:func:`patch_all`); never used outside the
 emulator.
 """
 

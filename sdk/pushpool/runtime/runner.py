@@ -20,10 +20,10 @@ from types import FrameType
 from typing import Any
 
 from pushpool.aws.dynamodb import Store
+from pushpool.core.models import Deployment, FlowRun
+from pushpool.core.states import StateType
 from pushpool.errors import ConflictError, PushpoolError
-from pushpool.flows import Flow, _as_flow
-from pushpool.models import Deployment, FlowRun
-from pushpool.states import StateType
+from pushpool.flows.definition import Flow, _as_flow
 
 log = logging.getLogger("pushpool.runner")
 
@@ -46,8 +46,8 @@ def configure_logging() -> None:
 
 
 def load_flow(deployment: Deployment, workdir: Path) -> Flow:
-    from pushpool.entrypoints import load_entrypoint
-    from pushpool.storage import fetch
+    from pushpool.flows.entrypoints import load_entrypoint
+    from pushpool.flows.sources.git import fetch
 
     source = deployment.source
     if source.kind == "git" and source.url:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from pushpool.models import FlowRun, WorkPool
+from pushpool.core.models import FlowRun, WorkPool
 
 
 def pool_links(
     pool: WorkPool, region: str | None = None, runs_table: str | None = None
 ) -> dict[str, str]:
     from pushpool.config import load_settings
-    from pushpool.launch import default_log_group
-    from pushpool.templates import variable_defaults
+    from pushpool.core.templates import variable_defaults
+    from pushpool.pooltypes.ecs.launch import default_log_group
 
     settings = load_settings()
     region = region or str(pool.infrastructure.get("region") or settings.region)

@@ -1,4 +1,4 @@
-"""Create what an account needs before pushpool can run in it: tables (from ``pushpool.tables``)
+"""Create what an account needs before pushpool can run in it: tables (from ``pushpool.core.tables``)
 and, on the emulator, an ECS cluster. Idempotent."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pushpool import tables
 from pushpool.aws.clients import Clients
 from pushpool.config import Settings
+from pushpool.core import tables
 
 LOCAL_CLUSTER = "default"
 

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
-from pushpool.models import DEFAULT_QUEUE, Deployment, WorkPool, WorkQueue
-from pushpool.states import StateType
+from pushpool.core.models import DEFAULT_QUEUE, Deployment, WorkPool, WorkQueue
+from pushpool.core.states import StateType
 
 MAX_BACKOFF_SECONDS = 300
 

@@ -1,0 +1,1 @@
+"""Where flow code lives."""

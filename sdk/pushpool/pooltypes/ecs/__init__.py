@@ -1,0 +1,1 @@
+"""The ``ecs:push`` pool type."""

@@ -1,0 +1,1 @@
+"""What runs in AWS: the Lambda handlers and the flow container's runner."""
