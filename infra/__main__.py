@@ -14,7 +14,7 @@ The `pushpool create --provision-infra` command sets these through the Automatio
 import pulumi
 import pulumi_aws as aws
 
-from pushpool.config import DEFAULT_PREFIX
+from pushpool.contracts import DEFAULT_PREFIX
 from pushpool_infra.stacks import pool_stack, shared_stack
 
 config = pulumi.Config("pushpool")

@@ -7,7 +7,6 @@ agree on them. IAM documents are built as data (then JSON), never with wildcard 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -15,10 +14,8 @@ from typing import Any, NamedTuple
 import pulumi
 import pulumi_aws as aws
 
-from pushpool.pooltypes.ecs.launch import family_name
+from pushpool import contracts
 
-NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
-MAX_BASE = 40  # longest derived name ("<base>-dispatcher-tick") must fit AWS' 64-character limits
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 
 
@@ -30,17 +27,9 @@ class PoolNames:
     pool: str
 
     def __post_init__(self) -> None:
-        for label, value in (("prefix", self.prefix), ("pool name", self.pool)):
-            if not NAME.match(value):
-                raise ValueError(
-                    f"Invalid {label} {value!r} for AWS resources: use lowercase letters, digits "
-                    "and hyphens, starting and ending with a letter or digit (e.g. 'my-pool')."
-                )
-        if len(self.base) > MAX_BASE:
-            raise ValueError(
-                f"'{self.base}' is {len(self.base)} characters; prefix and pool name together "
-                f"must stay within {MAX_BASE - 1} characters. Choose a shorter pool name."
-            )
+        problem = contracts.resource_base_problem(self.prefix, self.pool)
+        if problem:
+            raise ValueError(problem)
 
     @property
     def base(self) -> str:
@@ -54,9 +43,9 @@ class PoolNames:
     def task_family(self) -> str:
         """Task definition family the dispatcher registers and runs (IAM-scoped to it).
 
-        The launcher names it (``pushpool.pooltypes.ecs.launch.family_name``); IAM must name the same one.
+        The launcher names it from the same contract (``pushpool.contracts.task_family``).
         """
-        return family_name(self.pool)
+        return contracts.task_family(self.pool)
 
     @property
     def log_group(self) -> str:

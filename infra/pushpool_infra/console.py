@@ -17,13 +17,17 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from pushpool.contracts import (
+    DASHBOARD_DISPATCH_METRICS,
+    DASHBOARD_OUTCOME_METRICS,
+    DISPATCHER_SERVICE,
+    METRICS_NAMESPACE,
+    TASK_EVENTS_SERVICE,
+    Metric,
+)
+
 from .common import PoolNames
 
-NAMESPACE = "pushpool"
-DISPATCHER_SERVICE = "pushpool-dispatcher"
-TASK_EVENTS_SERVICE = "pushpool-task-events"
-DISPATCHER_METRICS = ("RunsDispatched", "RunsLaunchFailed", "RunsThrottled")
-OUTCOME_METRICS = ("RunsCompleted", "RunsFailed", "RunsCrashed")
 CRASH_RATE_PERCENT = 20.0
 RUN_LOGS_QUERY = """fields @timestamp, @logStream, @message
 | filter @message like /RUN_ID/ or @logStream like /RUN_ID/
@@ -92,7 +96,7 @@ class Console(pulumi.ComponentResource):
         pool, region = args.names.pool, args.region
 
         def pool_metric(metric: str, service: str, **extra: Any) -> list[Any]:
-            return [NAMESPACE, metric, "pool", pool, "service", service, extra]
+            return [METRICS_NAMESPACE, metric, "pool", pool, "service", service, extra]
 
         def widget(
             title: str,
@@ -122,13 +126,19 @@ class Console(pulumi.ComponentResource):
             "widgets": [
                 widget(
                     "Runs dispatched",
-                    [pool_metric(m, DISPATCHER_SERVICE, label=m) for m in DISPATCHER_METRICS],
+                    [
+                        pool_metric(m, DISPATCHER_SERVICE, label=m)
+                        for m in DASHBOARD_DISPATCH_METRICS
+                    ],
                     0,
                     0,
                 ),
                 widget(
                     "Run outcomes",
-                    [pool_metric(m, TASK_EVENTS_SERVICE, label=m) for m in OUTCOME_METRICS],
+                    [
+                        pool_metric(m, TASK_EVENTS_SERVICE, label=m)
+                        for m in DASHBOARD_OUTCOME_METRICS
+                    ],
                     12,
                     0,
                 ),
@@ -136,13 +146,16 @@ class Console(pulumi.ComponentResource):
                     "Dispatch lateness (ms)",
                     [
                         pool_metric(
-                            "DispatchLatenessMs", DISPATCHER_SERVICE, stat="p50", label="p50"
+                            Metric.DISPATCH_LATENESS_MS, DISPATCHER_SERVICE, stat="p50", label="p50"
                         ),
                         pool_metric(
-                            "DispatchLatenessMs", DISPATCHER_SERVICE, stat="p99", label="p99"
+                            Metric.DISPATCH_LATENESS_MS, DISPATCHER_SERVICE, stat="p99", label="p99"
                         ),
                         pool_metric(
-                            "DispatchLatenessMs", DISPATCHER_SERVICE, stat="Maximum", label="max"
+                            Metric.DISPATCH_LATENESS_MS,
+                            DISPATCHER_SERVICE,
+                            stat="Maximum",
+                            label="max",
                         ),
                     ],
                     0,
@@ -271,7 +284,7 @@ class Console(pulumi.ComponentResource):
                 id=query_id,
                 return_data=False,
                 metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                    namespace=NAMESPACE,
+                    namespace=METRICS_NAMESPACE,
                     metric_name=metric,
                     period=900,
                     stat="Sum",
@@ -290,9 +303,9 @@ class Console(pulumi.ComponentResource):
             threshold=CRASH_RATE_PERCENT,
             comparison_operator="GreaterThanThreshold",
             metric_queries=[
-                query("completed", "RunsCompleted"),
-                query("failed", "RunsFailed"),
-                query("crashed", "RunsCrashed"),
+                query("completed", Metric.RUNS_COMPLETED),
+                query("failed", Metric.RUNS_FAILED),
+                query("crashed", Metric.RUNS_CRASHED),
                 aws.cloudwatch.MetricAlarmMetricQueryArgs(
                     id="total",
                     return_data=False,

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from pushpool import contracts
+
 from .common import (
     ECS_TASKS,
     Account,
@@ -52,13 +54,7 @@ STREAM_ACTIONS = [
 
 def stream_filter(pool: str) -> str:
     """Only new runs of this pool that are SCHEDULED wake the dispatcher (filtered by Lambda)."""
-    return json.dumps(
-        {
-            "eventName": ["INSERT"],
-            "dynamodb": {"NewImage": {"state": {"S": ["SCHEDULED"]}, "pool": {"S": [pool]}}},
-        },
-        sort_keys=True,
-    )
+    return contracts.stream_filter_json(pool)
 
 
 @dataclass
@@ -109,11 +105,14 @@ class Dispatcher(pulumi.ComponentResource):
             f"{name}-fn",
             FunctionSpec(
                 function_name=names.dispatcher,
-                handler="dispatcher.handler",
+                handler=contracts.DISPATCHER_HANDLER,
                 description=f"pushpool: launches due runs of pool {names.pool} on Fargate",
                 timeout=60,
                 memory=512,
-                environment={**args.environment, "POWERTOOLS_SERVICE_NAME": "pushpool-dispatcher"},
+                environment={
+                    **args.environment,
+                    "POWERTOOLS_SERVICE_NAME": contracts.DISPATCHER_SERVICE,
+                },
             ),
             code=args.code,
             role=execution,

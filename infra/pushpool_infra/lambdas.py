@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from pushpool.contracts import LAMBDA_RUNTIME
+
 from .common import RoleWithPolicy
 
-LAMBDA_RUNTIME = "python3.11"  # Amazon Linux 2: manylinux2014 wheels (see provision/package.py)
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from pushpool import contracts
 from pushpool.config import Settings
 from pushpool.provision import outputs as out
 
@@ -22,7 +23,7 @@ from .dispatcher import Dispatcher, DispatcherArgs
 from .state import State, StateArgs
 from .task_events import TaskEvents, TaskEventsArgs
 
-LAMBDA_ARCHITECTURE = "x86_64"  # must match pushpool.provision.package's default build
+LAMBDA_ARCHITECTURE = contracts.LAMBDA_ARCHITECTURE  # the zip is built for it
 VPC_MODES = ("auto", "default", "create")
 
 
@@ -96,11 +97,11 @@ def pool_stack(
     )
     code = pulumi.FileArchive(lambda_zip)
     environment: dict[str, pulumi.Input[str]] = {
-        "PUSHPOOL_PREFIX": prefix,
-        "PUSHPOOL_CONTROL_TABLE": settings.control_table,
-        "PUSHPOOL_RUNS_TABLE": settings.runs_table,
-        "PUSHPOOL_POOL": pool,
-        "POWERTOOLS_METRICS_NAMESPACE": "pushpool",
+        contracts.ENV_PREFIX: prefix,
+        contracts.ENV_CONTROL_TABLE: settings.control_table,
+        contracts.ENV_RUNS_TABLE: settings.runs_table,
+        contracts.ENV_POOLS: pool,
+        "POWERTOOLS_METRICS_NAMESPACE": contracts.METRICS_NAMESPACE,
     }
     dispatcher = Dispatcher(
         f"{names.base}-dispatcher",

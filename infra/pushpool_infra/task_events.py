@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from pushpool import contracts
+
 from .common import Account, PoolNames, allow, log_streams, policy_json, role
 from .lambdas import (
     FunctionSpec,
@@ -98,11 +100,14 @@ class TaskEvents(pulumi.ComponentResource):
             f"{name}-fn",
             FunctionSpec(
                 function_name=names.task_events,
-                handler="task_events.handler",
+                handler=contracts.TASK_EVENTS_HANDLER,
                 description=f"pushpool: settles runs of pool {names.pool} from ECS task events",
                 timeout=30,
                 memory=256,
-                environment={**args.environment, "POWERTOOLS_SERVICE_NAME": "pushpool-task-events"},
+                environment={
+                    **args.environment,
+                    "POWERTOOLS_SERVICE_NAME": contracts.TASK_EVENTS_SERVICE,
+                },
             ),
             code=args.code,
             role=execution,

@@ -22,9 +22,10 @@ from pulumi_mocks import ACCOUNT, DEFAULT_SUBNETS, REGION  # noqa: E402
 from stacks_under_mocks import POOL, PREFIX, Built, as_list, build_pool, build_shared  # noqa: E402
 
 from pushpool.config import Settings  # noqa: E402
+from pushpool.contracts import task_family as family_name  # noqa: E402
 from pushpool.core.tables import TABLES  # noqa: E402
-from pushpool.core.templates import default_base_job_template, validate_job_variables, with_defaults  # noqa: E402
-from pushpool.pooltypes.ecs.launch import family_name  # noqa: E402
+from pushpool.core.templates import validate_job_variables, with_defaults  # noqa: E402
+from pushpool.pooltypes import default_base_job_template  # noqa: E402
 from pushpool.provision import outputs as out  # noqa: E402
 from pushpool.provision.outputs import job_variable_defaults  # noqa: E402
 

@@ -14,6 +14,7 @@ from pushpool.aws.dynamodb import Store
 from pushpool.cli import infra as cli_infra
 from pushpool.config import Settings
 from pushpool.core.templates import variable_defaults
+from pushpool.core.updates import PoolUpdate
 from pushpool.dev.bootstrap import ensure_tables
 from pushpool.errors import NotFoundError
 from tests.infra.test_infra_driver import POOL_OUTPUTS, REGION, FakeStacks, ok_preflight
@@ -64,7 +65,7 @@ def test_stack_outputs_become_the_pools_template_defaults(store: Store) -> None:
 def test_provisioning_again_is_idempotent_and_keeps_counters(store: Store) -> None:
     stacks = FakeStacks()
     provision(store, stacks)
-    store.update_pool("p", paused=True)
+    store.update_pool("p", PoolUpdate(paused=True))
     provision(store, stacks)
 
     pool = store.get_pool("p")

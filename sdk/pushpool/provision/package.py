@@ -29,17 +29,17 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from pushpool.contracts import (
+    LAMBDA_ARCHITECTURE,
+    LAMBDA_DEPENDENCIES,
+    LAMBDA_PROVIDED,
+    LAMBDA_PYTHON,
+)
 from pushpool.provision.paths import FUNCTIONS_DIR, PACKAGE_DIR, default_build_dir
 
-PYTHON_VERSION = "3.11"  # the Lambda runtime of infra/ (python3.11)
+PYTHON_VERSION = LAMBDA_PYTHON
 ARCHITECTURES = {"x86_64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}
-# runtime dependencies by name; version ranges are read from pushpool's metadata when installed
-LAMBDA_DEPENDENCIES = {
-    "aws-lambda-powertools": "aws-lambda-powertools>=3.0,<4",
-    "jsonschema": "jsonschema>=4.21",
-    "pydantic": "pydantic>=2.7,<3",
-}
-PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer")
+PROVIDED_BY_RUNTIME = LAMBDA_PROVIDED
 EXCLUDED_SUBPACKAGES = ("cli", "dev", "provision")
 REQUIRED_HANDLERS = ("dispatcher.py", "task_events.py")
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -48,7 +48,8 @@ DEPS_MARKER = ".pushpool-deps.json"
 
 
 def runtime_requirements() -> list[str]:
-    """Requirement strings for the zip, with the version ranges pushpool itself declares."""
+    """Requirement strings for the zip, with the version ranges pushpool itself declares
+    (``pyproject.toml``); a bare name where pushpool is not installed."""
     declared: dict[str, str] = {}
     try:
         for requirement in importlib.metadata.requires("pushpool") or []:
@@ -58,7 +59,7 @@ def runtime_requirements() -> list[str]:
             declared[name.replace("_", "-")] = requirement.replace(" ", "")
     except importlib.metadata.PackageNotFoundError:
         pass
-    return [declared.get(name, default) for name, default in sorted(LAMBDA_DEPENDENCIES.items())]
+    return [declared.get(name, name) for name in sorted(LAMBDA_DEPENDENCIES)]
 
 
 def platform_tag(arch: str) -> str:
@@ -212,7 +213,7 @@ def write_zip(entries: dict[str, Path], destination: Path) -> Path:
 def build_lambda_zip(
     dest_dir: Path | str,
     *,
-    arch: str = "x86_64",
+    arch: str = LAMBDA_ARCHITECTURE,
     deps_dir: Path | str | None = None,
     deps: Sequence[str] | None = None,
     functions_dir: Path | str | None = None,
@@ -262,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=default_build_dir(),
         help="output directory (default: the user cache directory)",
     )
-    parser.add_argument("--arch", default="x86_64", choices=sorted(ARCHITECTURES))
+    parser.add_argument("--arch", default=LAMBDA_ARCHITECTURE, choices=sorted(ARCHITECTURES))
     parser.add_argument(
         "--deps-dir", type=Path, default=None, help="reuse or fill this dependency directory"
     )

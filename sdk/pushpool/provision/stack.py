@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from pushpool.contracts import DEFAULT_PREFIX, resource_base_problem
+from pushpool.errors import ValidationError
 from pushpool.provision.errors import (
     AwsCredentialsError,
     FargateRegionError,
@@ -30,7 +32,6 @@ from pushpool.provision.errors import (
 )
 from pushpool.provision.paths import INFRA_DIR, default_backend_dir, default_build_dir
 
-DEFAULT_PREFIX = "pushpool"
 OnOutput = Callable[[str], None]
 
 # Regions where ECS on Fargate is offered (AWS Regional Services List, "AWS Fargate (ECS)").
@@ -238,6 +239,9 @@ def provision_pool(
     ``confirm``; a refusal (or no ``confirm``) raises ProvisioningCancelledError, having changed
     nothing.
     """
+    problem = resource_base_problem(prefix, pool)
+    if problem:  # before any AWS call or build: the rule the Pulumi program applies
+        raise ValidationError(problem)
     emit = on_event or _ignore
     account = (preflight or Preflight()).run(region, emit)
     stacks = driver or PulumiAutomationDriver(
