@@ -21,8 +21,10 @@ from dispatch_faults import (
 )
 from dispatch_world import POOL, Clock, World, make_world, run_threads
 from pushpool.aws.ec2 import Ec2
-from pushpool.aws.streams import StreamReader, matches_new_scheduled_run
+from pushpool.aws.streams import StreamReader
+from pushpool.contracts import matches_stream_filter
 from pushpool.core.timeutil import now
+from pushpool.core.updates import PoolUpdate
 from pushpool.dispatch import Dispatcher, TickReport
 
 
@@ -140,7 +142,9 @@ def emulator_cost(world: World, count: int) -> dict[str, Any]:
     dispatcher with one worker (the sum bounds any dispatcher's rate on this emulator)."""
     runs = world.create_runs(count)
     dispatcher, _ = world.dispatcher(rate=0, workers=1)
-    dispatcher.launcher.default_network()  # warm, as the measured dispatcher was (EC2 is per container)
+    dispatcher.infrastructures[
+        "ecs:push"
+    ].default_network()  # warm, as the measured dispatcher was (EC2 is per container)
     emulator.settle()
     before = emulator.busy_by_operation()
     report = dispatcher.tick()
@@ -179,7 +183,7 @@ def immediate(session: Any, count: int, spacing: float, poll: float = 0.25) -> d
         # does for one shard (the next poll waits for the invocation, not for a fresh 250 ms)
         while not stop.is_set():
             polled = time.monotonic()
-            records = [r for r in reader.poll() if matches_new_scheduled_run(r)]
+            records = [r for r in reader.poll() if matches_stream_filter(r)]
             if records:
                 invocations[0] += 1
                 handed = time.time()
@@ -302,7 +306,7 @@ def throttle(
     return {
         "window_s": window,
         "backlog": backlog,
-        "pacing_per_s": dispatcher.limiter.rate,
+        "pacing_per_s": dispatcher.infrastructures["ecs:push"].limiter.rate,
         "launched_in_window": launched,
         "throttle_utilisation": launched / (rate * window + burst),
         "throttle_utilisation_rate_only": launched / (rate * window),
@@ -319,7 +323,9 @@ def chaos(
     then rounds of 4 fresh dispatchers, the clock moved past leases and backoffs between rounds,
     until every run has a task or ``rounds`` run out."""
     world = make_world("chaos", session)
-    world.store.update_pool(POOL, start_deadline_seconds=86_400)  # the fake clock jumps far
+    world.store.update_pool(
+        POOL, PoolUpdate(start_deadline_seconds=86_400)
+    )  # the fake clock jumps far
     world.create_runs(count)
     emulator.settle()
     clock, faults, log = Clock(), Chaos(throttle, server_error), RunTaskLog()

@@ -16,19 +16,21 @@ from typing import Any
 import boto3
 
 from dispatch_faults import BenchClients
-from pushpool import operations
+from pushpool import services
 from pushpool.aws.clients import Clients
 from pushpool.aws.codec import to_item, to_plain
 from pushpool.aws.dynamodb import Store
 from pushpool.aws.ec2 import Ec2
 from pushpool.aws.ecs import Ecs
 from pushpool.config import Settings, load_settings
-from pushpool.core.models import CodeSource, Deployment, FlowRun, State
+from pushpool.core.models import Deployment, FlowRun, State
 from pushpool.core.pacing import RateLimiter
+from pushpool.core.sources import ImageSource
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import iso, now
 from pushpool.dev.bootstrap import ensure_cluster, ensure_tables
 from pushpool.dispatch import Dispatcher
+from pushpool.pooltypes.ecs import EcsInfrastructure
 
 POOL = "bench-pool"
 FLOW = "bench-flow"
@@ -78,9 +80,8 @@ class World:
         clients = clients or self.clients()
         store = Store(clients)
         limiter = RateLimiter(rate if rate is not None else self.settings.runtask_rate)
-        dispatcher = Dispatcher(
-            store, Ecs(clients), Ec2(clients), clock=clock, limiter=limiter, workers=workers
-        )
+        infrastructure = EcsInfrastructure(store, Ecs(clients), Ec2(clients), limiter=limiter)
+        dispatcher = Dispatcher(store, infrastructure, clock=clock, workers=workers)
         return dispatcher, clients
 
     # ---------------------------------------------------------------- runs
@@ -198,14 +199,14 @@ def make_world(name: str, session: Any, **changes: Any) -> World:
     cluster = f"bench-{name}"
     ensure_cluster(admin, cluster)
     store = Store(admin)
-    operations.create_pool(store, POOL)
+    services.create_pool(store, POOL)
     deployment, _ = store.put_deployment(
         Deployment(
             name=DEPLOYMENT,
             flow_name=FLOW,
             pool=POOL,
             entrypoint="flows/bench.py:bench",
-            source=CodeSource(kind="image"),
+            source=ImageSource(),
             job_variables={"cluster": cluster},
         )
     )

@@ -6,6 +6,9 @@
     def my_flow(name: str = "World"):
         print(f"Hello {name}!")
 
+    from pushpool import get_client
+    get_client().pause_pool("my-pool")        # every CLI write, from Python
+
 The SDK names are loaded on first use, so the Lambda handlers (which import ``pushpool.*``
 modules but never the SDK) do not pay for it at cold start.
 """
@@ -17,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 from pushpool.errors import PushpoolError
 
 if TYPE_CHECKING:
+    from pushpool.client import Client, get_client
     from pushpool.flows import Flow, flow, from_source
 
-__all__ = ["Flow", "PushpoolError", "flow", "from_source"]
+__all__ = ["Client", "Flow", "PushpoolError", "flow", "from_source", "get_client"]
 __version__ = "0.1.0"
 
 
@@ -28,4 +32,8 @@ def __getattr__(name: str) -> Any:
         from pushpool import flows
 
         return getattr(flows, name)
+    if name in ("Client", "get_client"):
+        from pushpool import client
+
+        return getattr(client, name)
     raise AttributeError(f"module 'pushpool' has no attribute {name!r}")

@@ -1,18 +1,27 @@
 """Settings, resolved by one rule: explicit argument > ``PUSHPOOL_*`` environment variable > default.
 
-Everything that reads configuration calls :func:`load_settings`; no other module reads ``os.environ``
-for pushpool settings. Must never import boto3 (it is pure data).
+Every pushpool setting is read here (:func:`load_settings`, :func:`code_dir`, :func:`git_token`);
+other modules touch ``os.environ`` only to build a child process's environment (the emulator's
+local tasks, git) or to configure the emulator they start. Must never import boto3 (pure data).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-DEFAULT_PREFIX = "pushpool"
+from pushpool.contracts import (
+    DEFAULT_PREFIX,
+    ENV_CONTROL_TABLE,
+    ENV_POOLS,
+    ENV_PREFIX,
+    ENV_RUNS_TABLE,
+)
+
 DEFAULT_REGION = "us-east-1"
+GIT_TOKEN_VARIABLES = ("PUSHPOOL_GIT_TOKEN", "GITHUB_TOKEN", "GITLAB_TOKEN")
 
 
 def resolve(
@@ -43,7 +52,7 @@ class Settings:
     runtask_rate: float = 20.0
     dispatch_horizon_seconds: int = 60
     dispatch_workers: int = 8
-    extra: dict[str, str] = field(default_factory=dict)
+    pools: tuple[str, ...] = ()  # the pools a dispatcher serves; () = all
 
     def __post_init__(self) -> None:
         if not self.control_table:
@@ -57,15 +66,29 @@ class Settings:
     def environment(self) -> dict[str, str]:
         """Variables that make a child process (runner, CLI) see the same settings."""
         env = {
-            "PUSHPOOL_PREFIX": self.prefix,
-            "PUSHPOOL_CONTROL_TABLE": self.control_table,
-            "PUSHPOOL_RUNS_TABLE": self.runs_table,
+            ENV_PREFIX: self.prefix,
+            ENV_CONTROL_TABLE: self.control_table,
+            ENV_RUNS_TABLE: self.runs_table,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
         }
         if self.endpoint_url:
             env["AWS_ENDPOINT_URL"] = self.endpoint_url
         return env
+
+
+def code_dir(env: Mapping[str, str] | None = None) -> str:
+    """Where code baked into an image lives: ``PUSHPOOL_CODE_DIR``, else the working directory."""
+    return str(resolve(None, "PUSHPOOL_CODE_DIR", os.getcwd(), env))
+
+
+def git_token(env: Mapping[str, str] | None = None) -> str | None:
+    """A token for cloning private repositories over https, from the first variable set."""
+    for name in GIT_TOKEN_VARIABLES:
+        value = resolve(None, name, None, env)
+        if value:
+            return str(value)
+    return None
 
 
 def load_settings(
@@ -76,18 +99,23 @@ def load_settings(
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Build settings from explicit arguments, then ``PUSHPOOL_*``/AWS variables, then defaults."""
-    resolved_prefix = resolve(prefix, "PUSHPOOL_PREFIX", DEFAULT_PREFIX, env)
+    resolved_prefix = resolve(prefix, ENV_PREFIX, DEFAULT_PREFIX, env)
     region_default = resolve(None, "AWS_DEFAULT_REGION", DEFAULT_REGION, env)
     return Settings(
         prefix=resolved_prefix,
         region=resolve(region, "AWS_REGION", region_default, env),
         endpoint_url=resolve(endpoint_url, "AWS_ENDPOINT_URL", None, env),
-        control_table=resolve(None, "PUSHPOOL_CONTROL_TABLE", "", env),
-        runs_table=resolve(None, "PUSHPOOL_RUNS_TABLE", "", env),
+        control_table=resolve(None, ENV_CONTROL_TABLE, "", env),
+        runs_table=resolve(None, ENV_RUNS_TABLE, "", env),
         run_ttl_days=int(resolve(None, "PUSHPOOL_RUN_TTL_DAYS", 30, env)),
         claim_lease_seconds=int(resolve(None, "PUSHPOOL_CLAIM_LEASE_SECONDS", 60, env)),
         start_deadline_seconds=int(resolve(None, "PUSHPOOL_START_DEADLINE_SECONDS", 600, env)),
         runtask_rate=float(resolve(None, "PUSHPOOL_RUNTASK_RATE", 20.0, env)),
         dispatch_horizon_seconds=int(resolve(None, "PUSHPOOL_DISPATCH_HORIZON_SECONDS", 60, env)),
         dispatch_workers=int(resolve(None, "PUSHPOOL_DISPATCH_WORKERS", 8, env)),
+        pools=_names(resolve(None, ENV_POOLS, "", env)),
     )
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in str(text).split(",") if name.strip())

@@ -36,7 +36,7 @@ def print_deployed(deployment: Deployment) -> None:
     table.add_column("Name")
     table.add_column("Status")
     table.add_column("Details")
-    commit = (deployment.source.commit or "")[:10]
+    commit = (getattr(deployment.source, "commit", None) or "")[:10]
     details = f"pool {deployment.pool}" + (f", commit {commit}" if commit else "")
     table.add_row(deployment.full_name, "[green]applied[/]", details)
     console.print(table)

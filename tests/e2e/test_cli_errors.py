@@ -66,34 +66,36 @@ def test_emulator_claims_are_all_or_nothing(emulator: Emulator) -> None:
     pool's counter untouched."""
     from datetime import timedelta
 
-    from pushpool import operations
-    from pushpool.aws.dynamodb import ClaimOutcome, Store
-    from pushpool.core.models import CodeSource, Deployment
+    from pushpool import services
+    from pushpool.aws.dynamodb import Store
+    from pushpool.core.models import Deployment
+    from pushpool.core.outcomes import ClaimOutcome
+    from pushpool.core.sources import ImageSource
     from pushpool.core.timeutil import now
 
     assert emulator.clients is not None
     store = Store(emulator.clients)
     pool = f"tx-{uuid.uuid4().hex[:6]}"
-    operations.create_pool(store, pool, concurrency_limit=0)
+    services.create_pool(store, pool, concurrency_limit=0)
     store.put_deployment(
         Deployment(
             name="d",
             flow_name="tx",
             pool=pool,
             entrypoint="x.py:f",
-            source=CodeSource(kind="image"),
+            source=ImageSource(),
             paused=True,
         )
     )
-    run = operations.create_run(store, "tx/d")
-    (due,) = [d for d in store.due_runs(pool, now()) if d["id"] == run.id]
+    run = services.create_run(store, "tx/d")
+    (due,) = [d for d in store.due_runs(pool, now()) if d.id == run.id]
 
     blocked = store.claim(due, at=now(), lease=timedelta(seconds=60))
     assert blocked.outcome is ClaimOutcome.POOL_BLOCKED
     untouched = store.get_run(run.id)
     assert untouched.state.value == "SCHEDULED" and len(untouched.state_history) == 1
 
-    store.update_pool(pool, concurrency_limit=5)
+    services.set_pool_concurrency_limit(store, pool, 5)
     assert store.claim(due, at=now(), lease=timedelta(seconds=60)).outcome is ClaimOutcome.CLAIMED
     assert store.claim(due, at=now(), lease=timedelta(seconds=60)).outcome is ClaimOutcome.TAKEN
     assert store.get_pool(pool).active_runs == 1

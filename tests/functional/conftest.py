@@ -13,6 +13,7 @@ import os
 import sys
 import textwrap
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,16 +22,19 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pushpool import operations
+from pushpool import services
 from pushpool.aws.clients import Clients
 from pushpool.aws.dynamodb import Store
 from pushpool.aws.ec2 import Ec2
 from pushpool.aws.ecs import Ecs
 from pushpool.config import Settings
-from pushpool.core.models import CodeSource, Deployment, FlowRun, WorkPool
+from pushpool.core.models import Deployment, FlowRun, WorkPool
+from pushpool.core.pacing import RateLimiter
 from pushpool.core.params import parameter_schema
+from pushpool.core.sources import ImageSource
 from pushpool.dev.bootstrap import bootstrap
 from pushpool.dispatch import Dispatcher
+from pushpool.pooltypes.ecs import EcsInfrastructure
 from tests.functional.helpers import (
     DEPLOYMENT,
     FLOW,
@@ -91,8 +95,30 @@ _ONE_REQUEST_AT_A_TIME = threading.RLock()
 
 
 class SerialisedClients(Clients):
+    """Clients whose requests run one at a time, counted by operation (``requests``)."""
+
+    def __init__(self, settings: Settings, session: Any = None) -> None:
+        super().__init__(settings, session)
+        self.requests: Counter[str] = Counter()
+        self._count_lock = threading.Lock()
+
     def _build(self, service: str) -> Any:
-        return _Serialised(super()._build(service), _ONE_REQUEST_AT_A_TIME)
+        client = super()._build(service)
+        client.meta.events.register("before-send", self._count)
+        return _Serialised(client, _ONE_REQUEST_AT_A_TIME)
+
+    def _count(self, request: Any = None, **kwargs: Any) -> None:
+        target = ""
+        if request is not None:
+            target = request.headers.get("X-Amz-Target", b"")
+            target = target.decode() if isinstance(target, bytes) else str(target)
+        operation = target.rsplit(".", 1)[-1] if target else "other"
+        with self._count_lock:
+            self.requests[operation] += 1
+
+    def reset_counts(self) -> None:
+        with self._count_lock:
+            self.requests.clear()
 
 
 @pytest.fixture
@@ -132,8 +158,13 @@ def clock() -> Clock:
 def make_dispatcher(store: Store, clients: Clients, clock: Clock) -> Callable[..., Dispatcher]:
     """A fresh dispatcher (empty in-memory caches), as a new Lambda container has."""
 
-    def make(ecs: Ecs | None = None, **kwargs: Any) -> Dispatcher:
-        return Dispatcher(store, ecs or Ecs(clients), Ec2(clients), clock=clock, **kwargs)
+    def make(
+        ecs: Ecs | None = None, *, limiter: RateLimiter | None = None, **kwargs: Any
+    ) -> Dispatcher:
+        infrastructure = EcsInfrastructure(
+            store, ecs or Ecs(clients), Ec2(clients), limiter=limiter
+        )
+        return Dispatcher(store, infrastructure, clock=clock, **kwargs)
 
     return make
 
@@ -146,7 +177,7 @@ def dispatcher(make_dispatcher: Callable[..., Dispatcher]) -> Dispatcher:
 # ---------------------------------------------------------------- pools, deployments, runs
 @pytest.fixture
 def pool(store: Store) -> WorkPool:
-    return operations.create_pool(store, POOL)
+    return services.create_pool(store, POOL)
 
 
 @pytest.fixture
@@ -159,11 +190,11 @@ def make_deployment(store: Store, pool: WorkPool) -> Callable[..., Deployment]:
         deployment = Deployment(
             name=name,
             entrypoint="flows/greet.py:greet",
-            source=CodeSource(kind="image"),
+            source=ImageSource(),
             parameter_schema=parameter_schema(greet),
             **fields,
         )
-        saved, _ = operations.save_deployment(store, deployment)
+        saved, _ = services.save_deployment(store, deployment)
         return saved
 
     return make
@@ -178,7 +209,7 @@ def deployment(make_deployment: Callable[..., Deployment]) -> Deployment:
 def make_runs(store: Store, deployment: Deployment) -> Callable[..., list[FlowRun]]:
     def make(count: int = 1, name: str = FULL_NAME, **kwargs: Any) -> list[FlowRun]:
         kwargs.setdefault("parameters", {"name": "Ada"})
-        return [operations.create_run(store, name, **kwargs) for _ in range(count)]
+        return [services.create_run(store, name, **kwargs) for _ in range(count)]
 
     return make
 

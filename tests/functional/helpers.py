@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from pushpool.aws.clients import Clients
+from pushpool.core.models import FlowRun
+from pushpool.core.records import Launched
 from pushpool.core.timeutil import now
 from pushpool.dev.bootstrap import LOCAL_CLUSTER
 
@@ -195,3 +197,16 @@ class HttpResponse:
         self.headers: dict[str, str] = {}
         self.content = b""
         self.raw = None
+
+
+def launched(run: FlowRun, task_arn: str, cluster: str) -> Launched:
+    """A task started for ``run``, as an infrastructure reports it (logs left out)."""
+    return Launched(
+        run=run,
+        task_arn=task_arn,
+        cluster=cluster,
+        task_definition_arn=None,
+        log_group=None,
+        log_stream=None,
+        message=f"Launched {task_arn}",
+    )

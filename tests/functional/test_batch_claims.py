@@ -10,20 +10,23 @@ from typing import Any
 
 import pytest
 
-from pushpool import operations
+from pushpool import services
 from pushpool.aws.clients import Clients
-from pushpool.aws.dynamodb import Claim, ClaimOutcome, Launch, Store
+from pushpool.aws.dynamodb import Store
 from pushpool.core.models import Deployment, FlowRun, WorkPool
+from pushpool.core.outcomes import ClaimOutcome
+from pushpool.core.records import Claim
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import now
+from pushpool.core.updates import PoolUpdate
 from pushpool.dispatch import Dispatcher
-from tests.functional.helpers import POOL, HttpResponse, run_together, tasks_started_by
+from tests.functional.helpers import POOL, HttpResponse, launched, run_together, tasks_started_by
 
 LEASE = timedelta(seconds=60)
 
 
 def due_items(store: Store, runs: list[FlowRun]) -> list[dict[str, Any]]:
-    by_id = {item["id"]: item for item in store.due_runs(POOL, now())}
+    by_id = {item.id: item for item in store.due_runs(POOL, now())}
     return [by_id[run.id] for run in runs]
 
 
@@ -82,7 +85,7 @@ def test_runs_taken_by_another_dispatcher_are_dropped_and_the_rest_claimed(
 def test_a_batch_larger_than_the_room_under_the_pool_limit_falls_back_run_by_run(
     store: Store, clients: Clients, make_runs: Callable[..., list[FlowRun]]
 ) -> None:
-    store.update_pool(POOL, concurrency_limit=3)
+    store.update_pool(POOL, PoolUpdate(concurrency_limit=3))
     items = due_items(store, make_runs(5))
     seen = store.get_pool(POOL)
     clients.reset_counts()
@@ -102,7 +105,7 @@ def test_a_limit_set_after_the_pool_was_read_still_holds(
 ) -> None:
     items = due_items(store, make_runs(4))
     seen = store.get_pool(POOL)  # no limit when the dispatcher read it
-    store.update_pool(POOL, concurrency_limit=2)
+    store.update_pool(POOL, PoolUpdate(concurrency_limit=2))
 
     claims = store.claim_many(items, pool=seen, at=now(), lease=LEASE)
 
@@ -115,7 +118,7 @@ def test_a_full_queue_blocks_its_runs_in_a_batch_but_not_the_others(
     make_deployment: Callable[..., Deployment],
     make_runs: Callable[..., list[FlowRun]],
 ) -> None:
-    operations.create_queue(store, POOL, "narrow", concurrency_limit=1)
+    services.create_queue(store, POOL, "narrow", concurrency_limit=1)
     make_deployment("narrow-deployment", queue="narrow")
     narrow = make_runs(2, name="my-flow/narrow-deployment")
     other = make_runs(2)
@@ -133,7 +136,7 @@ def test_a_full_queue_blocks_its_runs_in_a_batch_but_not_the_others(
 def test_a_batch_within_the_limit_takes_every_slot_in_one_transaction(
     store: Store, clients: Clients, make_runs: Callable[..., list[FlowRun]]
 ) -> None:
-    store.update_pool(POOL, concurrency_limit=4)
+    store.update_pool(POOL, PoolUpdate(concurrency_limit=4))
     items = due_items(store, make_runs(4))
     seen = store.get_pool(POOL)
     clients.reset_counts()
@@ -148,7 +151,7 @@ def test_a_batch_within_the_limit_takes_every_slot_in_one_transaction(
 def test_racing_batches_claim_each_run_exactly_once_under_a_limit(
     store: Store, make_runs: Callable[..., list[FlowRun]]
 ) -> None:
-    store.update_pool(POOL, concurrency_limit=15)
+    store.update_pool(POOL, PoolUpdate(concurrency_limit=15))
     runs = make_runs(20)
     items = due_items(store, runs)
     pool = store.get_pool(POOL)
@@ -178,11 +181,9 @@ def test_launches_are_recorded_together_or_not_at_all(
     store: Store, clients: Clients, make_runs: Callable[..., list[FlowRun]]
 ) -> None:
     claimed = [c.run for c in claim_many(store, due_items(store, make_runs(3))) if c.run]
-    launches = [
-        Launch(run, {"task_arn": f"arn:task/{i}", "cluster": "c"}) for i, run in enumerate(claimed)
-    ]
+    launches = [launched(run, f"arn:task/{i}", "c") for i, run in enumerate(claimed)]
     at = now()
-    operations.cancel_run(store, None, claimed[1].id)  # cancelled while its task was starting
+    services.cancel_run(store, None, claimed[1].id)  # cancelled while its task was starting
     clients.reset_counts()
 
     assert store.record_launches(launches, at=at, deadline=at + LEASE) is None
@@ -200,7 +201,7 @@ def test_launches_are_recorded_together_or_not_at_all(
     assert stored.lease_until is None
     assert stored.state is StateType.PENDING
     # still in the due index, until the start deadline
-    assert claimed[2].id in {i["id"] for i in store.due_runs(POOL, at + LEASE)}
+    assert claimed[2].id in {i.id for i in store.due_runs(POOL, at + LEASE)}
 
 
 # ---------------------------------------------------------------- the dispatcher
@@ -240,7 +241,7 @@ def test_a_run_cancelled_during_a_batch_launch_is_stopped_and_the_others_recorde
     def cancel_the_third(**kwargs: Any) -> None:
         launched.append(1)
         if len(launched) == 3:
-            operations.cancel_run(store, None, runs[2].id)
+            services.cancel_run(store, None, runs[2].id)
 
     clients("ecs").meta.events.register("before-call.ecs.RunTask", cancel_the_third)
     report = make_dispatcher(workers=1).tick()
@@ -265,7 +266,7 @@ def test_a_tick_claims_no_more_than_the_pool_has_room_for(
     make_dispatcher: Callable[..., Dispatcher],
     make_runs: Callable[..., list[FlowRun]],
 ) -> None:
-    store.update_pool(POOL, concurrency_limit=6)
+    store.update_pool(POOL, PoolUpdate(concurrency_limit=6))
     runs = make_runs(10)
     clients.reset_counts()
 

@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from pushpool import operations
+from pushpool import services
 from pushpool.aws.clients import Clients
 from pushpool.aws.dynamodb import Store
 from pushpool.core.models import FlowRun
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import now
+from pushpool.core.updates import PoolUpdate
 from pushpool.dev.fargate import task_state_change_event
-from pushpool.dispatch import Dispatcher, TickReport
-from pushpool.events import handle_task_event
+from pushpool.dispatch import Dispatcher, TickReport, handle_task_event
 from tests.functional.helpers import POOL, Clock, HttpResponse, tasks_started_by
 
 Inject = Callable[..., list[dict[str, Any]]]
@@ -140,7 +140,7 @@ def test_throttling_sends_the_run_back_with_backoff(
     assert waiting.state is StateType.SCHEDULED
     assert waiting.throttled == 1 and waiting.backoff_until is not None
     assert store.get_pool(POOL).active_runs == 0  # the slot went back with it
-    assert "backing off" in (operations.why_waiting(store, waiting) or "")
+    assert "backing off" in (services.why_waiting(store, waiting) or "")
 
 
 def test_capacity_failures_are_retried_not_failed(
@@ -258,7 +258,7 @@ def test_spot_interruption_is_retried_on_fargate_as_a_new_attempt(
     make_deployment: Callable[..., Any],
     make_runs: Callable[..., list[FlowRun]],
 ) -> None:
-    store.update_pool(POOL, infra_retries=1, spot_fallback=True)
+    store.update_pool(POOL, PoolUpdate(infra_retries=1, spot_fallback=True))
     make_deployment(job_variables={"launch_type": "FARGATE_SPOT"})
     (run,) = make_runs()
     dispatcher.tick()
@@ -301,17 +301,17 @@ def test_higher_priority_queue_launches_first_under_a_limit(
     dispatcher: Dispatcher,
     make_deployment: Callable[..., Any],
 ) -> None:
-    operations.create_queue(store, POOL, "low", priority=5)
-    operations.create_queue(store, POOL, "high", priority=1)
-    store.update_pool(POOL, concurrency_limit=1)
+    services.create_queue(store, POOL, "low", priority=5)
+    services.create_queue(store, POOL, "high", priority=1)
+    store.update_pool(POOL, PoolUpdate(concurrency_limit=1))
     make_deployment("low-dep", queue="low")
     make_deployment("high-dep", queue="high")
-    low = operations.create_run(store, "my-flow/low-dep", parameters={"name": "a"})
-    high = operations.create_run(store, "my-flow/high-dep", parameters={"name": "b"})
+    low = services.create_run(store, "my-flow/low-dep", parameters={"name": "a"})
+    high = services.create_run(store, "my-flow/high-dep", parameters={"name": "b"})
 
     assert dispatcher.tick().dispatched == [high.id]
     assert store.get_run(low.id).state is StateType.SCHEDULED
-    reason = operations.why_waiting(store, store.get_run(low.id)) or ""
+    reason = services.why_waiting(store, store.get_run(low.id)) or ""
     assert "limit reached" in reason
 
 
@@ -324,7 +324,7 @@ def test_a_run_cancelled_during_its_launch_has_its_task_stopped(
     (run,) = make_runs()
 
     def cancel_midway(**kwargs: Any) -> None:
-        operations.cancel_run(store, None, run.id)
+        services.cancel_run(store, None, run.id)
 
     clients("ecs").meta.events.register("before-call.ecs.RunTask", cancel_midway)
     dispatcher.tick()

@@ -10,15 +10,18 @@ from typing import Any
 
 import pytest
 
-from pushpool import operations
+from pushpool import services
 from pushpool.aws.clients import Clients
-from pushpool.aws.dynamodb import ClaimOutcome, Store
+from pushpool.aws.dynamodb import Store
 from pushpool.aws.ecs import Ecs, LaunchedTask
 from pushpool.core.models import Deployment, FlowRun
+from pushpool.core.outcomes import ClaimOutcome
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import now
+from pushpool.core.updates import PoolUpdate, QueueUpdate
 from pushpool.dispatch import Dispatcher
 from pushpool.errors import AwsError, ThrottledError
+from pushpool.pooltypes.ecs import EcsInfrastructure
 from pushpool.pooltypes.ecs.launch import LaunchRequest
 from tests.functional.helpers import (
     DEPLOYMENT,
@@ -58,6 +61,9 @@ class SlowRegisterEcs(Ecs):
     def register_task_definition(self, request: LaunchRequest) -> str:
         time.sleep(0.05)
         return super().register_task_definition(request)
+
+
+SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:pushpool/test-pool/token"
 
 
 def states(store: Store, runs: list[FlowRun]) -> list[StateType]:
@@ -222,7 +228,7 @@ def test_a_paused_pool_launches_nothing_and_resume_launches_what_waited(
     make_runs: Callable[..., list[FlowRun]],
 ) -> None:
     runs = make_runs(3)
-    store.update_pool(POOL, paused=True)
+    store.update_pool(POOL, PoolUpdate(paused=True))
 
     paused = dispatcher.tick()
 
@@ -230,11 +236,11 @@ def test_a_paused_pool_launches_nothing_and_resume_launches_what_waited(
     assert paused.blocked == {POOL: "paused"}
     assert all_tasks(clients) == []
     assert states(store, runs) == [StateType.SCHEDULED] * 3
-    assert operations.why_waiting(store, store.get_run(runs[0].id)) == (
+    assert services.why_waiting(store, store.get_run(runs[0].id)) == (
         f"work pool {POOL!r} is paused"
     )
 
-    store.update_pool(POOL, paused=False)
+    store.update_pool(POOL, PoolUpdate(paused=False))
     resumed = dispatcher.tick()
 
     assert sorted(resumed.dispatched) == sorted(r.id for r in runs)
@@ -270,12 +276,12 @@ def test_a_paused_queue_launches_nothing(
     store: Store, clients: Clients, dispatcher: Dispatcher, make_runs: Callable[..., list[FlowRun]]
 ) -> None:
     runs = make_runs(2)
-    store.update_queue(POOL, "default", paused=True)
+    store.update_queue(POOL, "default", QueueUpdate(paused=True))
 
     assert dispatcher.tick().dispatched == []
     assert all_tasks(clients) == []
 
-    store.update_queue(POOL, "default", paused=False)
+    store.update_queue(POOL, "default", QueueUpdate(paused=False))
     assert len(dispatcher.tick().dispatched) == len(runs)
 
 
@@ -285,7 +291,7 @@ def test_the_pool_limit_holds_across_ticks_and_dispatchers(
     make_dispatcher: Callable[..., Dispatcher],
     make_runs: Callable[..., list[FlowRun]],
 ) -> None:
-    store.update_pool(POOL, concurrency_limit=2)
+    store.update_pool(POOL, PoolUpdate(concurrency_limit=2))
     runs = make_runs(4)
     first, second = make_dispatcher(), make_dispatcher()
 
@@ -308,10 +314,10 @@ def test_higher_priority_queues_launch_first(
     make_deployment: Callable[..., Deployment],
     make_runs: Callable[..., list[FlowRun]],
 ) -> None:
-    operations.create_queue(store, POOL, "background", priority=5)
-    operations.create_queue(store, POOL, "urgent", priority=1)
-    store.update_queue(POOL, "default", priority=3)
-    store.update_pool(POOL, concurrency_limit=1)
+    services.create_queue(store, POOL, "background", priority=5)
+    services.create_queue(store, POOL, "urgent", priority=1)
+    store.update_queue(POOL, "default", QueueUpdate(priority=3))
+    store.update_pool(POOL, PoolUpdate(concurrency_limit=1))
     make_deployment("slow", queue="background")
     make_deployment("fast", queue="urgent")
     (background,) = make_runs(1, name="my-flow/slow")
@@ -341,7 +347,7 @@ def test_a_run_whose_job_variables_became_invalid_fails_plainly(
     template = store.get_pool(POOL).base_job_template
     del template["variables"]["properties"]["ephemeral_storage"]
     del template["job_configuration"]["task_definition"]["ephemeralStorage"]
-    operations.create_pool(store, POOL, base_job_template=template, overwrite=True)
+    services.create_pool(store, POOL, base_job_template=template, overwrite=True)
 
     report = dispatcher.tick()
 
@@ -479,8 +485,9 @@ def test_a_redriven_claim_whose_task_exists_adopts_it_instead_of_launching(
     claimed = store.claim(item, at=clock(), lease=timedelta(seconds=60)).run
     assert claimed is not None
     pool = store.get_pool(POOL)
-    request = crashed.launcher.prepare(claimed, pool, deployment)
-    orphan = crashed.ecs.run_task(request, crashed.launcher.task_definition(request))
+    request = crashed.infrastructures["ecs:push"].prepare(claimed, pool, deployment)
+    infrastructure = crashed.infrastructures["ecs:push"]
+    orphan = infrastructure.ecs.run_task(request, infrastructure.task_definition(request))
     clients.reset_counts()
 
     clock.advance(seconds=61)
@@ -500,7 +507,7 @@ def test_racing_dispatchers_launch_each_run_once_within_the_limit(
     make_dispatcher: Callable[..., Dispatcher],
     make_runs: Callable[..., list[FlowRun]],
 ) -> None:
-    store.update_pool(POOL, concurrency_limit=3)
+    store.update_pool(POOL, PoolUpdate(concurrency_limit=3))
     runs = make_runs(6)
     dispatchers = [make_dispatcher() for _ in range(3)]
     barrier = threading.Barrier(len(dispatchers))
@@ -542,7 +549,7 @@ def test_a_dispatcher_serves_only_its_pools(
 def test_the_default_template_renders_into_a_task_aws_accepts(
     clients: Clients, dispatcher: Dispatcher, make_runs: Callable[..., list[FlowRun]]
 ) -> None:
-    make_runs(1, job_variables={"cpu": 1024, "memory": 2048, "secrets": {"TOKEN": "arn:secret"}})
+    make_runs(1, job_variables={"cpu": 1024, "memory": 2048, "secrets": {"TOKEN": SECRET}})
 
     dispatcher.tick()
 
@@ -550,7 +557,7 @@ def test_the_default_template_renders_into_a_task_aws_accepts(
     taskdef = clients("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
     assert (taskdef["cpu"], taskdef["memory"]) == ("1024", "2048")
     (container,) = taskdef["containerDefinitions"]
-    assert container["secrets"] == [{"name": "TOKEN", "valueFrom": "arn:secret"}]
+    assert container["secrets"] == [{"name": "TOKEN", "valueFrom": SECRET}]
     assert "environment" not in container or not container["environment"]
     assert container["logConfiguration"]["options"]["awslogs-group"] == f"/pushpool/{POOL}"
 
@@ -603,7 +610,7 @@ def test_a_task_not_running_by_the_start_deadline_is_stopped_and_its_run_crashed
     dispatcher: Dispatcher,
     launch: Callable[..., tuple[FlowRun, dict[str, Any]]],
 ) -> None:
-    store.update_pool(POOL, start_deadline_seconds=30)
+    store.update_pool(POOL, PoolUpdate(start_deadline_seconds=30))
     run, task = launch()
 
     clock.advance(seconds=20)
@@ -632,7 +639,7 @@ def test_a_task_that_reached_running_is_not_held_to_the_start_deadline(
     dispatcher: Dispatcher,
     launch: Callable[..., tuple[FlowRun, dict[str, Any]]],
 ) -> None:
-    store.update_pool(POOL, start_deadline_seconds=30)
+    store.update_pool(POOL, PoolUpdate(start_deadline_seconds=30))
     run, task = launch()
     store.transition(store.get_run(run.id), StateType.RUNNING, message="Flow run started")
 
@@ -658,7 +665,7 @@ def test_a_run_cancelled_while_it_was_being_launched_has_its_task_stopped(
 
     class CancelDuringRunTask(Ecs):
         def run_task(self, request: LaunchRequest, task_definition_arn: str) -> LaunchedTask:
-            operations.cancel_run(store, self, run.id)  # the user cancels mid-launch
+            services.cancel_run(store, EcsInfrastructure(store, self), run.id)  # cancels mid-launch
             return super().run_task(request, task_definition_arn)
 
     make_dispatcher(CancelDuringRunTask(clients)).tick()

@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
-from pushpool import operations
+from pushpool import services
 from pushpool.aws.clients import Clients, reset_default_clients
 from pushpool.aws.dynamodb import Store
 from pushpool.config import Settings
 from pushpool.core.models import Deployment, FlowRun
 from pushpool.core.states import StateType
+from pushpool.core.updates import PoolUpdate
 from pushpool.runtime.handlers import common
 from pushpool.runtime.handlers import dispatcher as dispatcher_handler
 from pushpool.runtime.handlers import task_events as task_events_handler
@@ -133,7 +134,7 @@ def test_the_scheduled_tick_reports_blocked_pools(
     load_event: LoadEvent,
 ) -> None:
     (run,) = make_runs(1)
-    store.update_pool(POOL, paused=True)
+    store.update_pool(POOL, PoolUpdate(paused=True))
 
     result = dispatcher_handler.handler(
         load_event("scheduler_tick"), LambdaContext("pushpool-dispatcher")
@@ -168,8 +169,8 @@ def run_from_stream_event(store: Store, load_event: LoadEvent) -> tuple[dict[str
     """The world the stream event describes: its pool and deployment exist, and its run was just
     written exactly as the record's NewImage shows."""
     event = load_event("dynamodb_stream_insert_scheduled")
-    operations.create_pool(store, EVENT_POOL)
-    operations.save_deployment(
+    services.create_pool(store, EVENT_POOL)
+    services.save_deployment(
         store,
         Deployment(name="my-deployment", flow_name="my-flow", pool=EVENT_POOL, entrypoint="f.py:f"),
     )
@@ -220,7 +221,7 @@ def test_a_stream_insert_for_a_paused_pool_launches_nothing(
     run_from_stream_event: tuple[dict[str, Any], FlowRun],
 ) -> None:
     event, _ = run_from_stream_event
-    store.update_pool(EVENT_POOL, paused=True)
+    store.update_pool(EVENT_POOL, PoolUpdate(paused=True))
 
     result = dispatcher_handler.handler(event, LambdaContext("pushpool-dispatcher"))
 
@@ -261,7 +262,7 @@ def test_the_task_events_handler_records_a_running_task(
 
     result = task_events_handler.handler(event, LambdaContext("pushpool-task-events"))
 
-    assert result == {"outcome": "recorded RUNNING"}
+    assert result == {"outcome": "recorded", "status": "RUNNING"}
     assert store.get_run(run.id).task_event_version == 3
 
 

@@ -1,4 +1,4 @@
-"""operations.*: what the CLI and SDK do, validated before anything is written."""
+"""services.*: what the CLI and SDK do, validated before anything is written."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from pushpool import operations
+from pushpool import services
 from pushpool.aws.clients import Clients
 from pushpool.aws.dynamodb import Store
-from pushpool.core import templates
-from pushpool.core.models import CodeSource, Deployment, FlowRun, WorkPool
+from pushpool.core.models import Deployment, FlowRun, WorkPool
 from pushpool.core.params import parameter_schema
+from pushpool.core.sources import ImageSource
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import now
 from pushpool.errors import (
@@ -23,6 +23,7 @@ from pushpool.errors import (
     TemplateError,
     ValidationError,
 )
+from pushpool.pooltypes import default_base_job_template
 from tests.functional.helpers import FULL_NAME, POOL, greet, stored_items
 
 
@@ -39,9 +40,9 @@ def test_a_run_of_an_unknown_deployment_is_rejected(
     store: Store, deployment: Deployment, no_runs_written: Callable[[], None]
 ) -> None:
     with pytest.raises(NotFoundError, match=r"'my-flow/nope' not found"):
-        operations.create_run(store, "my-flow/nope")
+        services.create_run(store, "my-flow/nope")
     with pytest.raises(NotFoundError, match=r"<flow>/<deployment>"):
-        operations.create_run(store, "my-deployment")
+        services.create_run(store, "my-deployment")
     no_runs_written()
 
 
@@ -61,7 +62,7 @@ def test_a_run_with_parameters_that_do_not_match_the_flow_is_rejected(
     named: str,
 ) -> None:
     with pytest.raises(ParametersError) as raised:
-        operations.create_run(store, FULL_NAME, parameters=parameters)
+        services.create_run(store, FULL_NAME, parameters=parameters)
 
     assert named in str(raised.value)
     assert "'my-flow'" in str(raised.value)
@@ -86,7 +87,7 @@ def test_a_run_with_bad_job_variables_is_rejected(
     named: str,
 ) -> None:
     with pytest.raises(JobVariablesError) as raised:
-        operations.create_run(
+        services.create_run(
             store, FULL_NAME, parameters={"name": "Ada"}, job_variables=job_variables
         )
 
@@ -99,13 +100,13 @@ def test_a_pools_guardrail_rejects_runs_over_it(
     make_deployment: Callable[..., Deployment],
     no_runs_written: Callable[[], None],
 ) -> None:
-    template = templates.default_base_job_template()
+    template = default_base_job_template()
     template["variables"]["properties"]["memory"]["maximum"] = 2048
-    operations.create_pool(store, "guarded", base_job_template=template)
+    services.create_pool(store, "guarded", base_job_template=template)
     make_deployment("guarded-deployment", pool="guarded")
 
     with pytest.raises(JobVariablesError) as raised:
-        operations.create_run(
+        services.create_run(
             store,
             "my-flow/guarded-deployment",
             parameters={"name": "Ada"},
@@ -115,7 +116,7 @@ def test_a_pools_guardrail_rejects_runs_over_it(
     assert "'memory'" in str(raised.value)
     assert "2048" in str(raised.value)
     no_runs_written()
-    ok = operations.create_run(
+    ok = services.create_run(
         store,
         "my-flow/guarded-deployment",
         parameters={"name": "Ada"},
@@ -130,8 +131,8 @@ def test_run_parameters_are_the_deployments_defaults_overridden_per_run(
 ) -> None:
     make_deployment(parameters={"name": "Grace", "times": 2}, tags=["nightly"])
 
-    default = operations.create_run(store, FULL_NAME)
-    custom = operations.create_run(store, FULL_NAME, parameters={"name": "Ada"}, tags=["adhoc"])
+    default = services.create_run(store, FULL_NAME)
+    custom = services.create_run(store, FULL_NAME, parameters={"name": "Ada"}, tags=["adhoc"])
 
     assert store.get_run(default.id).parameters == {"name": "Grace", "times": 2}
     stored = store.get_run(custom.id)
@@ -150,7 +151,7 @@ def test_a_run_scheduled_for_later_says_when(
     stored = store.get_run(later.id)
     assert stored.scheduled_at > now() + timedelta(minutes=119)
     assert stored.state_message.startswith("Scheduled for")
-    assert (operations.why_waiting(store, stored) or "").startswith("scheduled for")
+    assert (services.why_waiting(store, stored) or "").startswith("scheduled for")
 
 
 # ---------------------------------------------------------------- cancel
@@ -159,7 +160,7 @@ def test_cancelling_a_scheduled_run_cancels_it_at_once(
 ) -> None:
     (run,) = make_runs(1)
 
-    cancelled = operations.cancel_run(store, None, run.id)
+    cancelled = services.cancel_run(store, None, run.id)
 
     assert cancelled.state is StateType.CANCELLED
     stored = store.get_run(run.id)
@@ -167,7 +168,7 @@ def test_cancelling_a_scheduled_run_cancels_it_at_once(
     assert [s.type for s in stored.state_history] == [StateType.SCHEDULED, StateType.CANCELLED]
     assert store.due_runs(POOL, now() + timedelta(days=1)) == []
     with pytest.raises(ValidationError, match="already CANCELLED"):
-        operations.cancel_run(store, None, run.id)
+        services.cancel_run(store, None, run.id)
 
 
 def test_cancelling_a_claimed_run_before_its_launch_gives_back_its_slot(
@@ -178,13 +179,13 @@ def test_cancelling_a_claimed_run_before_its_launch_gives_back_its_slot(
     store.claim(item, at=now(), lease=timedelta(seconds=60))
     assert store.get_pool(POOL).active_runs == 1
 
-    assert operations.cancel_run(store, None, run.id).state is StateType.CANCELLED
+    assert services.cancel_run(store, None, run.id).state is StateType.CANCELLED
     assert store.get_pool(POOL).active_runs == 0
 
 
 def test_cancelling_an_unknown_run_is_not_found(store: Store, pool: WorkPool) -> None:
     with pytest.raises(NotFoundError):
-        operations.cancel_run(store, None, "00000000-0000-0000-0000-000000000000")
+        services.cancel_run(store, None, "00000000-0000-0000-0000-000000000000")
 
 
 # ---------------------------------------------------------------- deployments
@@ -194,7 +195,7 @@ def deployment_of(pool: str, **fields: object) -> Deployment:
         flow_name="my-flow",
         pool=pool,
         entrypoint="flows/greet.py:greet",
-        source=CodeSource(kind="image"),
+        source=ImageSource(),
         parameter_schema=parameter_schema(greet),
         **fields,  # type: ignore[arg-type]
     )
@@ -204,9 +205,9 @@ def test_a_deployment_to_an_unknown_pool_or_queue_is_rejected_and_not_written(
     store: Store, pool: WorkPool
 ) -> None:
     with pytest.raises(NotFoundError, match="pushpool create elsewhere"):
-        operations.save_deployment(store, deployment_of("elsewhere"))
+        services.save_deployment(store, deployment_of("elsewhere"))
     with pytest.raises(NotFoundError, match="pushpool queue create nightly"):
-        operations.save_deployment(store, deployment_of(POOL, queue="nightly"))
+        services.save_deployment(store, deployment_of(POOL, queue="nightly"))
     assert store.list_deployments() == []
 
 
@@ -222,49 +223,49 @@ def test_a_deployment_with_bad_defaults_is_rejected_and_not_written(
     store: Store, pool: WorkPool, fields: dict[str, object], error: type[Exception]
 ) -> None:
     with pytest.raises(error):
-        operations.save_deployment(store, deployment_of(POOL, **fields))
+        services.save_deployment(store, deployment_of(POOL, **fields))
     assert store.list_deployments() == []
 
 
 def test_saving_a_deployment_again_updates_it_in_place(store: Store, pool: WorkPool) -> None:
-    first, created = operations.save_deployment(store, deployment_of(POOL))
-    second, created_again = operations.save_deployment(
-        store, deployment_of(POOL, job_variables={"cpu": 512})
+    first, created = services.save_deployment(store, deployment_of(POOL))
+    second, created_again = services.save_deployment(
+        store, deployment_of(POOL, job_variables={"cpu": 512, "memory": 1024})
     )
 
     assert (created, created_again) == (True, False)
     assert second.id == first.id
     assert second.created_at == first.created_at
-    assert [d.job_variables for d in store.list_deployments()] == [{"cpu": 512}]
+    assert [d.job_variables for d in store.list_deployments()] == [{"cpu": 512, "memory": 1024}]
 
 
 # ---------------------------------------------------------------- pools
 def test_a_pool_with_a_broken_template_is_rejected_and_not_written(store: Store) -> None:
-    broken = templates.default_base_job_template()
+    broken = default_base_job_template()
     broken["job_configuration"]["cluster"] = "{{ clustr }}"
-    own_defaults_invalid = templates.default_base_job_template()
+    own_defaults_invalid = default_base_job_template()
     own_defaults_invalid["variables"]["properties"]["cpu"]["default"] = 100
 
     with pytest.raises(TemplateError, match="'clustr'"):
-        operations.create_pool(store, "broken", base_job_template=broken)
+        services.create_pool(store, "broken", base_job_template=broken)
     with pytest.raises(JobVariablesError, match="'cpu'"):
-        operations.create_pool(store, "invalid", base_job_template=own_defaults_invalid)
+        services.create_pool(store, "invalid", base_job_template=own_defaults_invalid)
     with pytest.raises(ValidationError, match="Unknown work pool type 'k8s'"):
-        operations.create_pool(store, "k8s-pool", pool_type="k8s")
+        services.create_pool(store, "k8s-pool", pool_type="k8s")
     with pytest.raises(ValidationError, match="not allowed"):
-        operations.create_pool(store, "no spaces please")
+        services.create_pool(store, "no spaces please")
     assert store.list_pools() == []
 
 
 def test_queues_are_created_once_in_an_existing_pool(store: Store, pool: WorkPool) -> None:
-    operations.create_queue(store, POOL, "nightly", priority=3, concurrency_limit=2)
+    services.create_queue(store, POOL, "nightly", priority=3, concurrency_limit=2)
 
     with pytest.raises(NotFoundError):
-        operations.create_queue(store, "elsewhere", "nightly")
+        services.create_queue(store, "elsewhere", "nightly")
     with pytest.raises(AlreadyExistsError, match="'nightly' already exists"):
-        operations.create_queue(store, POOL, "nightly", priority=9)
+        services.create_queue(store, POOL, "nightly", priority=9)
     with pytest.raises(ValidationError):
-        operations.create_queue(store, POOL, "zero-priority", priority=0)
+        services.create_queue(store, POOL, "zero-priority", priority=0)
     queue = store.get_pool(POOL).queues["nightly"]
     assert (queue.priority, queue.concurrency_limit) == (3, 2)
 
@@ -274,5 +275,5 @@ def test_a_queue_name_that_cannot_be_stored_is_rejected_with_the_rule(
     store: Store, pool: WorkPool, name: str
 ) -> None:
     with pytest.raises(ValidationError):
-        operations.create_queue(store, POOL, name)
+        services.create_queue(store, POOL, name)
     assert set(store.get_pool(POOL).queues) == {"default"}

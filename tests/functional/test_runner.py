@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pushpool import flow, operations
+from pushpool import flow, services
 from pushpool.aws.dynamodb import Store
 from pushpool.core.models import Deployment, FlowRun, WorkPool
 from pushpool.core.states import StateType
@@ -36,7 +36,7 @@ def launched(store: Store, dispatcher: Dispatcher) -> Callable[..., FlowRun]:
     """Create a run of a deployment and launch it as the dispatcher would."""
 
     def make(deployment: Deployment, **parameters: object) -> FlowRun:
-        run = operations.create_run(store, deployment.full_name, parameters=parameters)
+        run = services.create_run(store, deployment.full_name, parameters=parameters)
         assert dispatcher.tick().dispatched == [run.id]
         return store.get_run(run.id)
 
@@ -151,7 +151,7 @@ def test_a_run_that_is_already_final_is_left_alone(
 ) -> None:
     deployment = deploy({"hello.py": HELLO}, "hello.py:my_flow")
     run = launched(deployment, name="Ada")
-    operations.cancel_run(store, None, run.id)
+    services.cancel_run(store, None, run.id)
     store.transition(store.get_run(run.id), StateType.CANCELLED)
     before = store.get_run(run.id)
 
@@ -169,7 +169,7 @@ def test_parameters_reach_the_flow_as_its_signatures_types(
     deployment = deploy({"dated.py": DATED}, "dated.py:dated")
     assert deployment.parameter_schema["properties"]["day"]["format"] == "date"
     with pytest.raises(ParametersError, match="'day'"):
-        operations.create_run(store, deployment.full_name, parameters={"day": 7, "out": "x"})
+        services.create_run(store, deployment.full_name, parameters={"day": 7, "out": "x"})
     out = tmp_path / "day.txt"
     run = launched(deployment, day="2024-05-07", out=str(out))
 

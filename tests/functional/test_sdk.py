@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pushpool import flow, operations
+from pushpool import flow, services
 from pushpool.aws.dynamodb import Store
 from pushpool.core.models import WorkPool
 from pushpool.errors import (
@@ -166,8 +166,8 @@ def test_a_deployed_flow_takes_runs_with_its_parameters(
     remote = flow.from_source(str(make_repo({"hello.py": HELLO})), "hello.py:my_flow")
     remote.deploy("hello-deploy", POOL, store=store, print_next_steps=False)
 
-    run = operations.create_run(store, "my-flow/hello-deploy", parameters={"name": "Ada"})
+    run = services.create_run(store, "my-flow/hello-deploy", parameters={"name": "Ada"})
     with pytest.raises(ParametersError, match="'name'"):
-        operations.create_run(store, "my-flow/hello-deploy", parameters={"name": ["not", "str"]})
+        services.create_run(store, "my-flow/hello-deploy", parameters={"name": ["not", "str"]})
 
     assert store.get_run(run.id).parameters == {"name": "Ada"}

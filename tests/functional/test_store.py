@@ -8,12 +8,15 @@ from typing import Any
 
 import pytest
 
-from pushpool import operations
+from pushpool import services
 from pushpool.aws.clients import Clients
-from pushpool.aws.dynamodb import Claim, ClaimOutcome, Store
+from pushpool.aws.dynamodb import Store
 from pushpool.core.models import Deployment, FlowRun, WorkPool
+from pushpool.core.outcomes import ClaimOutcome
+from pushpool.core.records import Claim
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import now
+from pushpool.core.updates import PoolUpdate, QueueUpdate
 from pushpool.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -21,13 +24,13 @@ from pushpool.errors import (
     NotFoundError,
     StateTransitionError,
 )
-from tests.functional.helpers import FULL_NAME, POOL, run_together, stored_items
+from tests.functional.helpers import FULL_NAME, POOL, launched, run_together, stored_items
 
 LEASE = timedelta(seconds=60)
 
 
 def due_item(store: Store, run: FlowRun) -> dict[str, Any]:
-    (item,) = [i for i in store.due_runs(run.pool, now()) if i["id"] == run.id]
+    (item,) = [i for i in store.due_runs(run.pool, now()) if i.id == run.id]
     return item
 
 
@@ -38,7 +41,7 @@ def claim(store: Store, run: FlowRun) -> Claim:
 # ---------------------------------------------------------------- pools
 def test_creating_a_pool_twice_says_to_use_overwrite(store: Store, pool: WorkPool) -> None:
     with pytest.raises(AlreadyExistsError) as raised:
-        operations.create_pool(store, pool.name)
+        services.create_pool(store, pool.name)
 
     assert repr(pool.name) in str(raised.value)
     assert "--overwrite" in str(raised.value)
@@ -47,12 +50,12 @@ def test_creating_a_pool_twice_says_to_use_overwrite(store: Store, pool: WorkPoo
 def test_overwriting_a_pool_updates_its_definition_but_keeps_counters_queues_and_pause(
     store: Store, pool: WorkPool, make_runs: Callable[..., list[FlowRun]]
 ) -> None:
-    operations.create_queue(store, pool.name, "urgent", priority=1)
+    services.create_queue(store, pool.name, "urgent", priority=1)
     (run,) = make_runs(1)
     assert claim(store, run).outcome is ClaimOutcome.CLAIMED
-    store.update_pool(pool.name, paused=True)
+    store.update_pool(pool.name, PoolUpdate(paused=True))
 
-    updated = operations.create_pool(
+    updated = services.create_pool(
         store, pool.name, concurrency_limit=7, description="v2", overwrite=True
     )
 
@@ -107,7 +110,7 @@ def test_a_run_is_claimed_exactly_once_by_racing_threads(
 def test_pool_limit_is_never_exceeded_by_sequential_claims(
     store: Store, make_runs: Callable[..., list[FlowRun]]
 ) -> None:
-    store.update_pool(POOL, concurrency_limit=2)
+    store.update_pool(POOL, PoolUpdate(concurrency_limit=2))
     runs = make_runs(4)
 
     outcomes = [claim(store, run).outcome for run in runs]
@@ -121,7 +124,7 @@ def test_pool_limit_is_never_exceeded_by_sequential_claims(
 def test_pool_limit_is_never_exceeded_by_racing_threads(
     store: Store, make_runs: Callable[..., list[FlowRun]]
 ) -> None:
-    store.update_pool(POOL, concurrency_limit=3)
+    store.update_pool(POOL, PoolUpdate(concurrency_limit=3))
     runs = make_runs(7)
     items = [due_item(store, run) for run in runs]
 
@@ -138,7 +141,7 @@ def test_pool_limit_is_never_exceeded_by_racing_threads(
 def test_a_freed_slot_is_taken_by_exactly_one_of_racing_claims(
     store: Store, make_runs: Callable[..., list[FlowRun]]
 ) -> None:
-    store.update_pool(POOL, concurrency_limit=1)
+    store.update_pool(POOL, PoolUpdate(concurrency_limit=1))
     first, *waiting = make_runs(4)
     held = claim(store, first)
     assert held.run is not None
@@ -156,7 +159,7 @@ def test_queue_limit_blocks_the_queue_not_the_pool(
     make_deployment: Callable[..., Deployment],
     make_runs: Callable[..., list[FlowRun]],
 ) -> None:
-    operations.create_queue(store, POOL, "narrow", concurrency_limit=1)
+    services.create_queue(store, POOL, "narrow", concurrency_limit=1)
     make_deployment("narrow-deployment", queue="narrow")
     narrow = make_runs(3, name="my-flow/narrow-deployment")
     (other,) = make_runs(1)
@@ -181,7 +184,7 @@ def test_a_paused_pool_blocks_claims_and_keeps_runs_scheduled(
 ) -> None:
     (run,) = make_runs(1)
     item = due_item(store, run)
-    store.update_pool(POOL, paused=True)
+    store.update_pool(POOL, PoolUpdate(paused=True))
 
     blocked = store.claim(item, at=now(), lease=LEASE)
 
@@ -190,7 +193,7 @@ def test_a_paused_pool_blocks_claims_and_keeps_runs_scheduled(
     assert store.get_run(run.id).state is StateType.SCHEDULED
     assert store.get_pool(POOL).active_runs == 0
 
-    store.update_pool(POOL, paused=False)
+    store.update_pool(POOL, PoolUpdate(paused=False))
     assert store.claim(item, at=now(), lease=LEASE).outcome is ClaimOutcome.CLAIMED
 
 
@@ -198,7 +201,7 @@ def test_a_paused_queue_blocks_its_claims(
     store: Store, make_runs: Callable[..., list[FlowRun]]
 ) -> None:
     (run,) = make_runs(1)
-    store.update_queue(POOL, "default", paused=True)
+    store.update_queue(POOL, "default", QueueUpdate(paused=True))
 
     blocked = claim(store, run)
 
@@ -215,7 +218,7 @@ def test_a_run_in_backoff_cannot_be_claimed_before_its_time(
     assert claimed is not None
     later = now() + timedelta(minutes=5)
     store.transition(claimed, StateType.SCHEDULED, due_at=later, message="throttled")
-    item = next(i for i in store.due_runs(POOL, later) if i["id"] == run.id)
+    item = next(i for i in store.due_runs(POOL, later) if i.id == run.id)
 
     assert store.claim(item, at=now(), lease=LEASE).outcome is ClaimOutcome.TAKEN
     assert store.claim(item, at=later, lease=LEASE).outcome is ClaimOutcome.CLAIMED
@@ -303,9 +306,9 @@ def test_a_launch_is_recorded_once(store: Store, make_runs: Callable[..., list[F
     claimed = claim(store, run).run
     assert claimed is not None
 
-    recorded = store.record_launch(claimed, at=now(), task_arn="arn:task/one", cluster="c")
+    recorded = store.record_launch(launched(claimed, "arn:task/one", "c"), at=now())
     with pytest.raises(ConflictError):
-        store.record_launch(claimed, at=now(), task_arn="arn:task/two", cluster="c")
+        store.record_launch(launched(claimed, "arn:task/two", "c"), at=now())
 
     assert recorded.task_arn == "arn:task/one"
     assert store.get_run(run.id).task_arn == "arn:task/one"
@@ -326,15 +329,15 @@ def test_due_runs_are_due_scheduled_runs_and_expired_claims_never_final_runs(
     store.transition(store.transition(done, StateType.RUNNING), StateType.COMPLETED)
 
     def ids(seconds: float) -> set[str]:
-        return {i["id"] for i in store.due_runs(POOL, now() + timedelta(seconds=seconds))}
+        return {i.id for i in store.due_runs(POOL, now() + timedelta(seconds=seconds))}
 
     assert ids(0) == {due_now.id}
     assert ids(LEASE.total_seconds() + 5) == {due_now.id, claimed.id}
     assert ids(2 * 3600) == {due_now.id, claimed.id, later.id}
-    items = {i["id"]: i for i in store.due_runs(POOL, now() + timedelta(hours=2))}
-    assert items[claimed.id]["state"] == "PENDING"
-    assert items[due_now.id]["state"] == "SCHEDULED"
-    assert items[due_now.id]["deployment"] == FULL_NAME
+    items = {i.id: i for i in store.due_runs(POOL, now() + timedelta(hours=2))}
+    assert items[claimed.id].run.state == "PENDING"
+    assert items[due_now.id].run.state == "SCHEDULED"
+    assert items[due_now.id].deployment == FULL_NAME
 
 
 def test_due_runs_of_one_pool_never_include_another_pools_runs(
@@ -342,12 +345,12 @@ def test_due_runs_of_one_pool_never_include_another_pools_runs(
     make_deployment: Callable[..., Deployment],
     make_runs: Callable[..., list[FlowRun]],
 ) -> None:
-    operations.create_pool(store, "other-pool")
+    services.create_pool(store, "other-pool")
     make_deployment("elsewhere", pool="other-pool")
     (mine,) = make_runs(1)
     make_runs(2, name="my-flow/elsewhere")
 
-    assert [i["id"] for i in store.due_runs(POOL, now())] == [mine.id]
+    assert [i.id for i in store.due_runs(POOL, now())] == [mine.id]
     assert len(store.due_runs("other-pool", now())) == 2
 
 
@@ -358,7 +361,7 @@ def test_an_oversized_run_is_rejected_before_anything_is_written(
     before = len(stored_items(clients, store.runs))
 
     with pytest.raises(ItemTooLargeError) as raised:
-        operations.create_run(store, FULL_NAME, parameters={"name": "x" * 410_000})
+        services.create_run(store, FULL_NAME, parameters={"name": "x" * 410_000})
 
     message = str(raised.value)
     assert "400 KB" in message
@@ -381,10 +384,10 @@ def test_an_oversized_deployment_is_rejected_before_anything_is_written(
 def test_an_oversized_pool_is_rejected_before_anything_is_written(
     store: Store, clients: Clients
 ) -> None:
-    template = operations.create_pool(store, "small").base_job_template
+    template = services.create_pool(store, "small").base_job_template
     template["variables"]["properties"]["image"]["description"] = "i" * 410_000
 
     with pytest.raises(ItemTooLargeError, match="'base_job_template'"):
-        operations.create_pool(store, "big", base_job_template=template)
+        services.create_pool(store, "big", base_job_template=template)
 
     assert [p.name for p in store.list_pools()] == ["small"]

@@ -8,15 +8,17 @@ from typing import Any
 
 import pytest
 
-from pushpool import operations
+from pushpool import services
 from pushpool.aws.clients import Clients
-from pushpool.aws.dynamodb import ClaimOutcome, Store
+from pushpool.aws.dynamodb import Store
 from pushpool.aws.ecs import Ecs
 from pushpool.core.models import Deployment, FlowRun
+from pushpool.core.outcomes import ClaimOutcome, EventOutcome
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import now
-from pushpool.dispatch import Dispatcher
-from pushpool.events import handle_task_event
+from pushpool.core.updates import PoolUpdate
+from pushpool.dispatch import Dispatcher, handle_task_event
+from pushpool.pooltypes.ecs import EcsInfrastructure
 from tests.functional.helpers import POOL, Clock, bind_event, tasks_started_by
 
 Launch = Callable[..., tuple[FlowRun, dict[str, Any]]]
@@ -122,9 +124,9 @@ def test_a_running_event_is_recorded_without_changing_state_and_lifts_the_start_
     store: Store, launch: Launch, running: Callable[..., dict[str, Any]]
 ) -> None:
     run, task = launch()
-    assert run.id in {i["id"] for i in store.due_runs(POOL, now() + timedelta(hours=1))}
+    assert run.id in {i.id for i in store.due_runs(POOL, now() + timedelta(hours=1))}
 
-    assert handle_task_event(store, running(task)) == "recorded RUNNING"
+    assert handle_task_event(store, running(task)) is EventOutcome.RECORDED
 
     recorded = store.get_run(run.id)
     assert recorded.state is StateType.PENDING  # the runner reports RUNNING itself
@@ -141,7 +143,7 @@ def test_stopped_after_completion_keeps_completed_and_records_the_exit_code(
     event["detail"]["containers"][0].update(exitCode=0)
     del event["detail"]["containers"][0]["reason"]
 
-    assert handle_task_event(store, event) == "recorded STOPPED"
+    assert handle_task_event(store, event) is EventOutcome.RECORDED
 
     done = store.get_run(run.id)
     assert done.state is StateType.COMPLETED
@@ -161,7 +163,7 @@ def test_cancel_stops_the_task_and_its_stopped_event_finishes_the_run_cancelled(
     run, task = launch()
     started(store, run)
 
-    cancelling = operations.cancel_run(store, ecs, run.id)
+    cancelling = services.cancel_run(store, EcsInfrastructure(store, ecs), run.id)
 
     assert cancelling.state is StateType.CANCELLING
     (described,) = clients("ecs").describe_tasks(cluster=run.cluster, tasks=[run.task_arn])["tasks"]
@@ -206,7 +208,7 @@ def test_a_spot_interruption_is_retried_as_a_new_attempt_on_fargate(
     launch: Launch,
     stopped: Callable[..., dict[str, Any]],
 ) -> None:
-    store.update_pool(POOL, infra_retries=1, spot_fallback=True)
+    store.update_pool(POOL, PoolUpdate(infra_retries=1, spot_fallback=True))
     run, task = launch(job_variables={"launch_type": "FARGATE_SPOT"})
     started(store, run)
     event = stopped(
@@ -243,7 +245,7 @@ def test_a_spot_interruption_is_retried_as_a_new_attempt_on_fargate(
 def test_a_crash_of_the_flows_own_making_is_not_retried(
     store: Store, launch: Launch, stopped: Callable[..., dict[str, Any]]
 ) -> None:
-    store.update_pool(POOL, infra_retries=3)
+    store.update_pool(POOL, PoolUpdate(infra_retries=3))
     run, task = launch()
     started(store, run)
 
@@ -254,7 +256,7 @@ def test_a_crash_of_the_flows_own_making_is_not_retried(
 def test_a_duplicate_event_of_the_previous_attempt_cannot_crash_the_retry_being_launched(
     store: Store, clock: Clock, launch: Launch, stopped: Callable[..., dict[str, Any]]
 ) -> None:
-    store.update_pool(POOL, infra_retries=1)
+    store.update_pool(POOL, PoolUpdate(infra_retries=1))
     run, task = launch()
     event = stopped(task, stopCode="TaskFailedToStart", stoppedReason="ResourceInitializationError")
     assert handle_task_event(store, event) == "retried"

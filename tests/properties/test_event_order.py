@@ -22,12 +22,13 @@ from pushpool.aws.dynamodb import Store
 from pushpool.config import Settings
 from pushpool.core.models import FlowRun, WorkPool
 from pushpool.core.states import PROGRESS, StateType
-from pushpool.core.templates import default_base_job_template
 from pushpool.core.timeutil import now
 from pushpool.dev.bootstrap import ensure_tables
 from pushpool.dev.fargate import task_state_change_event
+from pushpool.dispatch import handle_task_event
 from pushpool.errors import ConflictError
-from pushpool.events import handle_task_event
+from pushpool.pooltypes import default_base_job_template
+from tests.functional.helpers import launched
 
 CLUSTER = "arn:aws:ecs:us-east-1:123456789012:cluster/default"
 
@@ -54,12 +55,12 @@ def store() -> Iterator[Store]:
 def launched_run(store: Store) -> FlowRun:
     run = store.create_run(FlowRun(deployment="f/d", deployment_id="x", flow_name="f", pool="p"))
     item = store.due_runs("p", now())
-    due = next(i for i in item if i["id"] == run.id)
+    due = next(i for i in item if i.id == run.id)
     claim = store.claim(due, at=now(), lease=timedelta(seconds=60))
     assert claim.run is not None
     arn = f"arn:aws:ecs:us-east-1:123456789012:task/default/{run.id[:8]}"
     return store.record_launch(
-        claim.run, at=now(), deadline=now() + timedelta(minutes=10), task_arn=arn, cluster=CLUSTER
+        launched(claim.run, arn, CLUSTER), at=now(), deadline=now() + timedelta(minutes=10)
     )
 
 

@@ -9,12 +9,12 @@ import pytest
 
 from pushpool.core.models import Deployment, WorkPool, WorkQueue
 from pushpool.core.pacing import RateLimiter
+from pushpool.core.records import DueKind, DueRun
 from pushpool.core.rules import (
     MAX_BACKOFF_SECONDS,
     Room,
     backoff,
     blocked_reason,
-    item_kind,
     order_due,
 )
 
@@ -32,8 +32,28 @@ def pool(**fields: Any) -> WorkPool:
     return WorkPool(**values)
 
 
-def item(run_id: str, queue: str, due_at: str, created_at: str = "2024-01-01") -> dict[str, Any]:
-    return {"id": run_id, "queue": queue, "due_at": due_at, "created_at": created_at}
+def item(
+    run_id: str,
+    queue: str,
+    due_at: str = "2024-01-01T00:00:00Z",
+    created_at: str = "2024-01-01",
+    **fields: Any,
+) -> DueRun:
+    """A due run as the due index projects it."""
+    return DueRun.from_projection(
+        {
+            "id": run_id,
+            "due_pool": "p",
+            "queue": queue,
+            "due_at": due_at,
+            "created_at": created_at,
+            "deployment": "f/d",
+            "deployment_id": "d-1",
+            "flow_name": "f",
+            "state": "SCHEDULED",
+            **fields,
+        }
+    )
 
 
 # ---------------------------------------------------------------- room for one pass
@@ -50,7 +70,7 @@ def test_room_hands_out_the_slots_left_under_each_queue_limit() -> None:
     room = Room(pool(queues=queues))
 
     assert room.take("default") is None
-    assert room.take("default") == "queue concurrency limit reached (2/2)"
+    assert room.take("default") == "queue 'default' concurrency limit reached (2/2)"
     assert room.take("other") is None  # unlimited, and the pool is too
 
 
@@ -61,11 +81,11 @@ def test_due_runs_are_ordered_by_queue_priority_then_due_time_then_creation() ->
         item("default-late", "default", "2024-05-07T12:00:00.000000Z"),
         item("urgent-late", "urgent", "2024-05-07T12:00:00.000000Z"),
         item("default-early", "default", "2024-05-07T11:00:00.000000Z"),
-        item("urgent-early-b", "urgent", "2024-05-07T11:00:00.000000Z", created_at="2024-02"),
-        item("urgent-early-a", "urgent", "2024-05-07T11:00:00.000000Z", created_at="2024-01"),
+        item("urgent-early-b", "urgent", "2024-05-07T11:00:00.000000Z", created_at="2024-02-01"),
+        item("urgent-early-a", "urgent", "2024-05-07T11:00:00.000000Z", created_at="2024-01-01"),
     ]
 
-    ordered = [i["id"] for i in order_due(items, pool())]
+    ordered = [i.id for i in order_due(items, pool())]
 
     assert ordered == [
         "urgent-early-a",
@@ -84,7 +104,7 @@ def test_runs_of_a_queue_the_pool_no_longer_has_go_last() -> None:
         item("no-queue", "", "2024-06-01T00:00:00.000000Z"),  # counts as 'default'
     ]
 
-    assert [i["id"] for i in order_due(items, pool())] == ["no-queue", "batch", "gone"]
+    assert [i.id for i in order_due(items, pool())] == ["no-queue", "batch", "gone"]
 
 
 # ---------------------------------------------------------------- backoff
@@ -144,7 +164,7 @@ def test_a_paused_or_full_queue_blocks_only_that_queue() -> None:
     p = pool(queues=queues)
 
     assert blocked_reason(p, "paused", None) == "queue 'paused' is paused"
-    assert blocked_reason(p, "full", None) == "queue concurrency limit reached (1/1)"
+    assert blocked_reason(p, "full", None) == "queue 'full' concurrency limit reached (1/1)"
     assert blocked_reason(p, "default", None) is None
 
 
@@ -157,15 +177,15 @@ def test_the_pool_pause_is_reported_before_anything_else() -> None:
 @pytest.mark.parametrize(
     ("fields", "kind"),
     [
-        ({"state": "SCHEDULED"}, "claim"),
-        ({"state": "PENDING"}, "redrive"),
-        ({"state": "PENDING", "task_arn": "arn:task"}, "deadline"),
-        ({"state": "RUNNING"}, "skip"),
-        ({"state": "COMPLETED"}, "skip"),
+        ({"state": "SCHEDULED"}, DueKind.CLAIM),
+        ({"state": "PENDING"}, DueKind.REDRIVE),
+        ({"state": "PENDING", "task_arn": "arn:task"}, DueKind.DEADLINE),
+        ({"state": "RUNNING"}, DueKind.SKIP),
+        ({"state": "COMPLETED"}, DueKind.SKIP),
     ],
 )
-def test_what_the_dispatcher_does_with_a_due_item(fields: dict[str, Any], kind: str) -> None:
-    assert item_kind(fields) == kind
+def test_what_the_dispatcher_does_with_a_due_item(fields: dict[str, Any], kind: DueKind) -> None:
+    assert item("r", "default", **fields).kind is kind
 
 
 # ---------------------------------------------------------------- pacing
@@ -220,19 +240,19 @@ def test_rotation_keeps_priority_classes_and_rotates_within_each() -> None:
 
     from pushpool.core.models import WorkPool, WorkQueue
     from pushpool.core.rules import rotate_within_priority
-    from pushpool.core.templates import default_base_job_template
+    from pushpool.pooltypes import default_base_job_template
 
     pool = WorkPool(
         name="p",
         base_job_template=default_base_job_template(),
         queues={"hi": WorkQueue(name="hi", priority=1), "lo": WorkQueue(name="lo", priority=2)},
     )
-    items = [{"id": f"h{i}", "queue": "hi"} for i in range(5)]
-    items += [{"id": f"l{i}", "queue": "lo"} for i in range(4)]
+    items = [item(f"h{i}", "hi") for i in range(5)]
+    items += [item(f"l{i}", "lo") for i in range(4)]
 
     rotated = rotate_within_priority(items, pool, random_module.Random(3))
 
-    ids = [i["id"] for i in rotated]
+    ids = [i.id for i in rotated]
     assert [i[0] for i in ids] == ["h"] * 5 + ["l"] * 4  # classes stay in priority order
     high = ids[:5]
     start = high.index("h0")

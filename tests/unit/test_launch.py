@@ -10,6 +10,7 @@ import pytest
 from pushpool.core import templates
 from pushpool.core.models import FlowRun
 from pushpool.errors import TemplateError
+from pushpool.pooltypes import default_base_job_template
 from pushpool.pooltypes.ecs.launch import RUNNER_COMMAND, LaunchRequest, build_launch, client_token
 
 RUNNER_ENV = {"PUSHPOOL_PREFIX": "pushpool", "AWS_REGION": "us-east-1"}
@@ -33,7 +34,7 @@ def launch_for(
     template: dict[str, Any] | None = None,
 ) -> LaunchRequest:
     """Render the (default) template for a run the way the dispatcher does, then build."""
-    template = template or templates.default_base_job_template()
+    template = template or default_base_job_template()
     variables = templates.validate_job_variables(template, deployment or {}, run.job_variables)
     context = {
         "pool_name": run.pool,
@@ -227,7 +228,7 @@ def test_the_cluster_is_passed_only_when_named() -> None:
 
 
 def test_a_template_without_containers_is_refused() -> None:
-    template = templates.default_base_job_template()
+    template = default_base_job_template()
     template["job_configuration"]["task_definition"]["containerDefinitions"] = []
 
     with pytest.raises(TemplateError, match="containerDefinitions"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pushpool.events import TaskEvent
+from pushpool.core.task_events import TaskEvent
 
 LoadEvent = Callable[[str], dict[str, Any]]
 RUN_ID = "5b0c8f4e-3d1a-4c2b-9e7f-8a6d5c4b3a21"

@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 
 from pushpool.core import templates
 from pushpool.errors import JobVariablesError, TemplateError
+from pushpool.pooltypes import default_base_job_template
 
 
 def default() -> dict[str, Any]:
-    return templates.default_base_job_template()
+    return default_base_job_template()
 
 
 def guarded(**limits: dict[str, Any]) -> dict[str, Any]:
@@ -57,7 +58,7 @@ def test_default_templates_are_independent_copies() -> None:
 
 def test_an_unknown_pool_type_has_no_template() -> None:
     with pytest.raises(TemplateError, match="'k8s'"):
-        templates.default_base_job_template("k8s")
+        default_base_job_template("k8s")
 
 
 # ---------------------------------------------------------------- validation

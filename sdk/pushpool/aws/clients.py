@@ -7,7 +7,6 @@ before the first client exists. Callers inject a factory (tests) or use :func:`d
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from typing import Any
 
 import boto3
@@ -21,14 +20,14 @@ _RETRIES = Config(
 
 
 class Clients:
-    """Builds one boto3 client per service on first use; counts the requests each one sends."""
+    """Builds one boto3 client per service on first use (subclasses may wrap what ``_build``
+    returns: the tests serialise and count requests that way)."""
 
     def __init__(self, settings: Settings | None = None, session: Any = None) -> None:
         self.settings = settings or load_settings()
         self._session = session
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self.requests: Counter[str] = Counter()
 
     def __call__(self, service: str) -> Any:
         client = self._clients.get(service)
@@ -42,27 +41,12 @@ class Clients:
 
     def _build(self, service: str) -> Any:
         session = self._session or boto3.session.Session()
-        client = session.client(
+        return session.client(
             service,
             region_name=self.settings.region,
             endpoint_url=self.settings.endpoint_url,
             config=_RETRIES,
         )
-        client.meta.events.register("before-send", self._count)
-        return client
-
-    def _count(self, request: Any = None, **kwargs: Any) -> None:
-        target = ""
-        if request is not None:
-            target = request.headers.get("X-Amz-Target", b"")
-            target = target.decode() if isinstance(target, bytes) else str(target)
-        operation = target.rsplit(".", 1)[-1] if target else "other"
-        with self._lock:
-            self.requests[operation] += 1
-
-    def reset_counts(self) -> None:
-        with self._lock:
-            self.requests.clear()
 
 
 _default: Clients | None = None

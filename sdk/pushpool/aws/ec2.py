@@ -6,12 +6,8 @@ Read-only; looked up once per process and cached by the caller.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from botocore.exceptions import ClientError
-
-from pushpool.aws._errors import CONNECTION_ERRORS, raise_connection_error, translate
-from pushpool.aws.clients import Clients
+from pushpool.aws.adapter import Adapter
 from pushpool.errors import LaunchConfigurationError
 
 
@@ -21,31 +17,28 @@ class Network:
     security_groups: list[str]
 
 
-class Ec2:
-    def __init__(self, clients: Clients) -> None:
-        self.clients = clients
+class Ec2(Adapter):
+    service = "ec2"
 
     def default_network(self) -> Network:
-        ec2: Any = self.clients("ec2")
-        try:
-            vpcs = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
-            if not vpcs:
-                raise LaunchConfigurationError(
-                    "No subnets are set and this region has no default VPC. Set the job variable "
-                    "'subnets' (and 'security_groups') on the pool, or provision the pool with "
-                    "`pushpool create NAME --provision-infra`.",
-                    code="NoDefaultVpc",
-                )
-            vpc_id = vpcs[0]["VpcId"]
-            vpc_filter = [{"Name": "vpc-id", "Values": [vpc_id]}]
-            subnets = ec2.describe_subnets(Filters=vpc_filter)["Subnets"]
-            groups = ec2.describe_security_groups(
-                Filters=[*vpc_filter, {"Name": "group-name", "Values": ["default"]}]
-            )["SecurityGroups"]
-        except CONNECTION_ERRORS as exc:
-            raise_connection_error(exc, self.clients.settings.endpoint_url)
-        except ClientError as exc:
-            translate(exc, "Find the default VPC", self.clients.settings.endpoint_url)
+        what = "Find the default VPC"
+        vpcs = self._call(
+            "describe_vpcs", what, Filters=[{"Name": "is-default", "Values": ["true"]}]
+        )["Vpcs"]
+        if not vpcs:
+            raise LaunchConfigurationError(
+                "No subnets are set and this region has no default VPC. Set the job variable "
+                "'subnets' (and 'security_groups') on the pool, or provision the pool with "
+                "`pushpool create NAME --provision-infra`.",
+                code="NoDefaultVpc",
+            )
+        vpc_filter = [{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}]
+        subnets = self._call("describe_subnets", what, Filters=vpc_filter)["Subnets"]
+        groups = self._call(
+            "describe_security_groups",
+            what,
+            Filters=[*vpc_filter, {"Name": "group-name", "Values": ["default"]}],
+        )["SecurityGroups"]
         return Network(
             subnets=sorted(s["SubnetId"] for s in subnets),
             security_groups=[g["GroupId"] for g in groups],

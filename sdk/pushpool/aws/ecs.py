@@ -8,22 +8,20 @@ AWS's own message so the run fails plainly. Never decides what to launch.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from botocore.exceptions import ClientError
 
+from pushpool import contracts
 from pushpool.aws._errors import (
-    CONNECTION_ERRORS,
     THROTTLE_CODES,
     error_code,
     error_message,
     is_rate_exceeded,
-    raise_connection_error,
     translate,
 )
-from pushpool.aws.clients import Clients
+from pushpool.aws.adapter import Adapter
 from pushpool.errors import AwsError, LaunchConfigurationError, ThrottledError
 from pushpool.pooltypes.ecs.launch import LaunchRequest
 
@@ -43,55 +41,33 @@ CONFIGURATION_CODES = frozenset(
 CAPACITY_REASONS = ("capacity", "resource:", "agent", "throttl", "rate exceeded")
 
 
-class TaskDefinitionCache:
-    """content hash -> task definition ARN, in memory, in front of the store."""
-
-    def __init__(self) -> None:
-        self._arns: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def get(self, content_hash: str) -> str | None:
-        return self._arns.get(content_hash)
-
-    def put(self, content_hash: str, arn: str) -> None:
-        with self._lock:
-            self._arns[content_hash] = arn
-
-
-@dataclass
+@dataclass(frozen=True)
 class LaunchedTask:
+    """What RunTask answered for one task (the ECS unit turns it into a recorded launch)."""
+
     task_arn: str
     cluster_arn: str
     task_definition_arn: str
 
 
-class Ecs:
+class Ecs(Adapter):
     """ECS calls for launching and stopping flow-run tasks."""
 
-    def __init__(self, clients: Clients) -> None:
-        self.clients = clients
+    service = "ecs"
+    label = "ECS"
 
-    @property
-    def ecs(self) -> Any:
-        return self.clients("ecs")
-
-    def _call(self, operation: str, **kwargs: Any) -> Any:
-        try:
-            return getattr(self.ecs, operation)(**kwargs)
-        except CONNECTION_ERRORS as exc:
-            raise_connection_error(exc, self.clients.settings.endpoint_url)
-        except ClientError as exc:
-            code = error_code(exc)
-            if code in THROTTLE_CODES or is_rate_exceeded(exc):
-                raise ThrottledError(f"ECS {operation}: {error_message(exc)}", code=code) from exc
-            if code in CONFIGURATION_CODES:
-                raise LaunchConfigurationError(
-                    f"ECS rejected the task ({code}): {error_message(exc)}", code=code
-                ) from exc
-            translate(exc, f"ECS {operation}", self.clients.settings.endpoint_url)
+    def _translate(self, exc: ClientError, what: str, request: dict[str, Any]) -> NoReturn:
+        code = error_code(exc)
+        if code in THROTTLE_CODES or is_rate_exceeded(exc):
+            raise ThrottledError(f"{what}: {error_message(exc)}", code=code) from exc
+        if code in CONFIGURATION_CODES:
+            raise LaunchConfigurationError(
+                f"ECS rejected the task ({code}): {error_message(exc)}", code=code
+            ) from exc
+        translate(exc, what, self.settings.endpoint_url)
 
     def register_task_definition(self, request: LaunchRequest) -> str:
-        tags = [{"key": "pushpool:content-hash", "value": request.content_hash}]
+        tags = [{"key": contracts.CONTENT_HASH_TAG, "value": request.content_hash}]
         response = self._call("register_task_definition", **request.task_definition, tags=tags)
         return str(response["taskDefinition"]["taskDefinitionArn"])
 

@@ -11,8 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pushpool.aws._errors import CONNECTION_ERRORS, error_code, raise_connection_error, translate
-from pushpool.aws.clients import Clients
+from pushpool.aws.adapter import Adapter
 
 
 @dataclass(frozen=True)
@@ -21,23 +20,11 @@ class LogLine:
     message: str
 
 
-class Logs:
-    def __init__(self, clients: Clients) -> None:
-        self.clients = clients
-
-    @property
-    def logs(self) -> Any:
-        return self.clients("logs")
-
-    def _call(self, operation: str, **kwargs: Any) -> Any:
-        try:
-            return getattr(self.logs, operation)(**kwargs)
-        except CONNECTION_ERRORS as exc:
-            raise_connection_error(exc, self.clients.settings.endpoint_url)
-        except ClientError as exc:
-            if error_code(exc) in ("ResourceNotFoundException", "ResourceAlreadyExistsException"):
-                raise
-            translate(exc, f"CloudWatch Logs {operation}", self.clients.settings.endpoint_url)
+class Logs(Adapter):
+    service = "logs"
+    label = "CloudWatch Logs"
+    # a stream not created yet, a group that exists already: answers, not errors
+    passthrough = frozenset({"ResourceNotFoundException", "ResourceAlreadyExistsException"})
 
     def read(
         self, group: str, stream: str, token: str | None = None

@@ -1,4 +1,4 @@
-"""Helpers every command uses: the one error exit, output format, adapters built lazily."""
+"""Helpers every command uses: the one error exit, output format, the client built lazily."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from functools import wraps
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
 from pushpool.display import err_console
 from pushpool.errors import PushpoolError
+
+if TYPE_CHECKING:
+    from pushpool.client import Client
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,17 +51,11 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def store() -> Any:
-    from pushpool.aws.dynamodb import Store
+def client() -> Client:
+    """The one door every command goes through (built lazily: boto3 only when a command runs)."""
+    from pushpool.client import Client
 
-    return Store()
-
-
-def ecs() -> Any:
-    from pushpool.aws.clients import default_clients
-    from pushpool.aws.ecs import Ecs
-
-    return Ecs(default_clients())
+    return Client()
 
 
 def logs() -> Any:

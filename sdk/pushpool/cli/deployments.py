@@ -10,10 +10,10 @@ from rich.table import Table
 from pushpool.cli.common import (
     Output,
     OutputOption,
+    client,
     exit_with_error,
     handle_errors,
     logs,
-    store,
 )
 from pushpool.display import console, print_json, styled_state
 
@@ -24,7 +24,7 @@ app = typer.Typer(no_args_is_help=True, help="Deployments: list, inspect, run, p
 @handle_errors
 def ls(output: Output = OutputOption) -> None:
     """List deployments."""
-    deployments = store().list_deployments()
+    deployments = client().list_deployments()
     if output is Output.json:
         print_json([d.model_dump(mode="json") for d in deployments])
         return
@@ -32,10 +32,7 @@ def ls(output: Output = OutputOption) -> None:
     for column in ("Name", "Pool", "Queue", "Source", "Paused"):
         table.add_column(column)
     for d in deployments:
-        source = d.source.url or d.source.kind
-        if d.source.commit:
-            source += f"@{d.source.commit[:8]}"
-        table.add_row(d.full_name, d.pool, d.queue, source, "yes" if d.paused else "")
+        table.add_row(d.full_name, d.pool, d.queue, d.source.describe(), "yes" if d.paused else "")
     console.print(table)
 
 
@@ -45,17 +42,13 @@ def inspect(
     name: str = typer.Argument(..., help="'<flow>/<deployment>'"), output: Output = OutputOption
 ) -> None:
     """Show a deployment."""
-    deployment = store().get_deployment(name)
+    deployment = client().get_deployment(name)
     if output is Output.table:
-        source = deployment.source.url or deployment.source.kind
         console.print(
             f"[bold]{deployment.full_name}[/]  pool {deployment.pool}, "
             f"queue {deployment.queue}{'  [yellow]paused[/]' if deployment.paused else ''}"
         )
-        console.print(
-            f"entrypoint {deployment.entrypoint} from {source}"
-            + (f" @ {deployment.source.commit[:12]}" if deployment.source.commit else "")
-        )
+        console.print(f"entrypoint {deployment.entrypoint} from {deployment.source.describe()}")
     print_json(deployment.model_dump(mode="json"))
 
 
@@ -63,28 +56,23 @@ def inspect(
 @handle_errors
 def pause(name: str) -> None:
     """Pause a deployment: its runs stay Scheduled."""
-    _set_paused(name, True)
+    client().pause_deployment(name)
+    console.print(f"Paused deployment {name!r}.")
 
 
 @app.command()
 @handle_errors
 def resume(name: str) -> None:
     """Resume a deployment."""
-    _set_paused(name, False)
-
-
-def _set_paused(name: str, paused: bool) -> None:
-    s = store()
-    deployment = s.get_deployment(name)
-    s.put_deployment(deployment.model_copy(update={"paused": paused}))
-    console.print(f"{'Paused' if paused else 'Resumed'} deployment {name!r}.")
+    client().resume_deployment(name)
+    console.print(f"Resumed deployment {name!r}.")
 
 
 @app.command()
 @handle_errors
 def delete(name: str) -> None:
     """Delete a deployment (its runs stay)."""
-    store().delete_deployment(name)
+    client().delete_deployment(name)
     console.print(f"Deleted deployment {name!r}.")
 
 
@@ -103,7 +91,6 @@ def run(
     output: Output = OutputOption,
 ) -> None:
     """Create a flow run of a deployment."""
-    from pushpool import operations
     from pushpool.core.params import parse_assignments
     from pushpool.core.timeutil import parse_duration
 
@@ -120,9 +107,8 @@ def run(
         delay = parse_duration(start_in) if start_in else None
     except ValueError as exc:
         exit_with_error(str(exc))
-    s = store()
-    flow_run = operations.create_run(
-        s,
+    pushpool = client()
+    flow_run = pushpool.create_run(
         name,
         parameters=parameters,
         job_variables=parse_assignments(job_variable, "job variable"),
@@ -140,7 +126,7 @@ def run(
         return
     from pushpool.cli.watch import exit_code_for, watch_run
 
-    final = watch_run(s, logs(), flow_run.id, timeout=watch_timeout)
+    final = watch_run(pushpool, logs(), flow_run.id, timeout=watch_timeout)
     console.print(
         f"Flow run {final.name!r} finished in state {styled_state(final.state)}"
         + (f": {final.state_message}" if final.state_message else "")

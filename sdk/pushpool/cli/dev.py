@@ -6,6 +6,7 @@ import logging
 import os
 import time
 
+from pushpool.contracts import DISPATCHER_SERVICE, TASK_EVENTS_SERVICE
 from pushpool.dev.emulator import Emulator
 from pushpool.display import console
 
@@ -15,7 +16,7 @@ def quiet_logs() -> None:
     Call before the emulator starts (Powertools reads these when the handlers are imported)."""
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    for name in ("pushpool", "werkzeug", "moto", "pushpool-dispatcher", "pushpool-task-events"):
+    for name in ("pushpool", "werkzeug", "moto", DISPATCHER_SERVICE, TASK_EVENTS_SERVICE):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from pushpool.cli.common import exit_with_error, store
+from pushpool.cli.common import client, exit_with_error
 from pushpool.display import console
 from pushpool.errors import PushpoolError
 
@@ -52,7 +52,7 @@ def provision(
     preflight: Any = None,
     target_store: Any = None,
 ) -> None:
-    from pushpool import operations
+    from pushpool import services
     from pushpool.config import load_settings
     from pushpool.provision.stack import provision_pool
 
@@ -72,8 +72,8 @@ def provision(
         if preview:
             console.print("Preview only: nothing was changed.")
             return
-        pool = operations.save_provisioned_pool(
-            target_store or store(),
+        pool = services.save_provisioned_pool(
+            target_store or client().store,
             name,
             outputs,
             pool_type=pool_type,
@@ -124,7 +124,7 @@ def destroy(
             on_event=_printer,
         )
         with contextlib.suppress(NotFoundError):
-            (target_store or store()).delete_pool(name)
+            (target_store or client().store).delete_pool(name)
     except PushpoolError as exc:
         exit_with_error(str(exc))
     console.print(f"Work pool {name!r} and its stack are gone; run history stays in the tables.")

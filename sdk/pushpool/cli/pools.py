@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from pushpool.cli.common import Output, OutputOption, exit_with_error, handle_errors, store
+from pushpool.cli.common import Output, OutputOption, client, exit_with_error, handle_errors
 from pushpool.display import console, print_json
 
 app = typer.Typer(no_args_is_help=True, help="Work pools: list, inspect, pause, resume, delete.")
@@ -47,8 +47,6 @@ def create(
     preview: bool = typer.Option(False, "--preview", help="Show the plan; change nothing."),
 ) -> None:
     """Create a work pool (optionally with its AWS infrastructure)."""
-    from pushpool import operations
-
     template = _load_template(base_job_template)
     if provision_infra:
         from pushpool.cli.infra import provision
@@ -63,8 +61,7 @@ def create(
             concurrency_limit=concurrency_limit,
         )
         return
-    pool = operations.create_pool(
-        store(),
+    pool = client().create_pool(
         name,
         pool_type=pool_type,
         base_job_template=template,
@@ -85,7 +82,7 @@ def create(
 @handle_errors
 def ls(output: Output = OutputOption) -> None:
     """List work pools."""
-    pools = store().list_pools()
+    pools = client().list_pools()
     if output is Output.json:
         print_json([p.model_dump(mode="json") for p in pools])
         return
@@ -110,7 +107,7 @@ def inspect(name: str, output: Output = OutputOption) -> None:
     """Show a work pool, its base job template and console links."""
     from pushpool.cli.links import pool_links
 
-    pool = store().get_pool(name)
+    pool = client().get_pool(name)
     data = pool.model_dump(mode="json")
     data["console"] = pool_links(pool)
     if output is Output.json:
@@ -129,7 +126,7 @@ def inspect(name: str, output: Output = OutputOption) -> None:
 @handle_errors
 def pause(name: str) -> None:
     """Pause a pool: its runs stay Scheduled and nothing launches."""
-    store().update_pool(name, paused=True)
+    client().pause_pool(name)
     console.print(f"Paused work pool {name!r}.")
 
 
@@ -137,7 +134,7 @@ def pause(name: str) -> None:
 @handle_errors
 def resume(name: str) -> None:
     """Resume a pool: what waited launches."""
-    store().update_pool(name, paused=False)
+    client().resume_pool(name)
     console.print(f"Resumed work pool {name!r}.")
 
 
@@ -147,7 +144,7 @@ def delete(name: str, yes: bool = typer.Option(False, "--yes", "-y")) -> None:
     """Delete a pool (its AWS stack is removed with `pushpool destroy`)."""
     if not yes:
         typer.confirm(f"Delete work pool {name!r}?", abort=True)
-    store().delete_pool(name)
+    client().delete_pool(name)
     console.print(f"Deleted work pool {name!r}.")
 
 
@@ -157,7 +154,7 @@ def set_concurrency_limit(
     name: str, limit: int = typer.Argument(..., min=0, help="Most runs active at once.")
 ) -> None:
     """Set the most runs of a pool that may be active at once."""
-    store().update_pool(name, concurrency_limit=limit)
+    client().set_pool_concurrency_limit(name, limit)
     console.print(f"Set concurrency limit of {name!r} to {limit}.")
 
 
@@ -165,7 +162,7 @@ def set_concurrency_limit(
 @handle_errors
 def clear_concurrency_limit(name: str) -> None:
     """Remove a pool's concurrency limit."""
-    store().update_pool(name, concurrency_limit=None)
+    client().clear_pool_concurrency_limit(name)
     console.print(f"Removed the concurrency limit of {name!r}.")
 
 
@@ -176,7 +173,7 @@ def get_default_base_job_template(
     file: Path | None = typer.Option(None, "--file", "-f", help="Write it to this file."),
 ) -> None:
     """Print the default base job template of a pool type (edit it, then pass --base-job-template)."""
-    from pushpool.core.templates import default_base_job_template
+    from pushpool.pooltypes import default_base_job_template
 
     text = json.dumps(default_base_job_template(pool_type), indent=2)
     if file:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from pushpool.cli.common import Output, OutputOption, handle_errors, store
+from pushpool.cli.common import Output, OutputOption, client, handle_errors
 from pushpool.display import console, print_json
 
 app = typer.Typer(no_args_is_help=True, help="Work queues: create, list, pause, resume, limit.")
@@ -22,10 +22,8 @@ def create(
     description: str = typer.Option("", "--description"),
 ) -> None:
     """Create a queue in a pool."""
-    from pushpool import operations
-
-    operations.create_queue(
-        store(), pool, name, priority=priority, concurrency_limit=limit, description=description
+    client().create_queue(
+        pool, name, priority=priority, concurrency_limit=limit, description=description
     )
     console.print(f"Created queue {name!r} in pool {pool!r} (priority {priority}).")
 
@@ -34,7 +32,7 @@ def create(
 @handle_errors
 def ls(pool: str = PoolOption, output: Output = OutputOption) -> None:
     """List a pool's queues by priority."""
-    queues = sorted(store().get_pool(pool).queues.values(), key=lambda q: (q.priority, q.name))
+    queues = sorted(client().get_pool(pool).queues.values(), key=lambda q: (q.priority, q.name))
     if output is Output.json:
         print_json([q.model_dump(mode="json") for q in queues])
         return
@@ -56,7 +54,7 @@ def ls(pool: str = PoolOption, output: Output = OutputOption) -> None:
 @handle_errors
 def pause(name: str, pool: str = PoolOption) -> None:
     """Pause a queue."""
-    store().update_queue(pool, name, paused=True)
+    client().pause_queue(pool, name)
     console.print(f"Paused queue {name!r} of pool {pool!r}.")
 
 
@@ -64,7 +62,7 @@ def pause(name: str, pool: str = PoolOption) -> None:
 @handle_errors
 def resume(name: str, pool: str = PoolOption) -> None:
     """Resume a queue."""
-    store().update_queue(pool, name, paused=False)
+    client().resume_queue(pool, name)
     console.print(f"Resumed queue {name!r} of pool {pool!r}.")
 
 
@@ -74,7 +72,7 @@ def set_concurrency_limit(
     name: str, limit: int = typer.Argument(..., min=0), pool: str = PoolOption
 ) -> None:
     """Set a queue's concurrency limit."""
-    store().update_queue(pool, name, concurrency_limit=limit)
+    client().set_queue_concurrency_limit(pool, name, limit)
     console.print(f"Set concurrency limit of queue {name!r} to {limit}.")
 
 
@@ -84,5 +82,5 @@ def set_priority(
     name: str, priority: int = typer.Argument(..., min=1), pool: str = PoolOption
 ) -> None:
     """Set a queue's priority (1 launches first)."""
-    store().update_queue(pool, name, priority=priority)
+    client().set_queue_priority(pool, name, priority)
     console.print(f"Set priority of queue {name!r} to {priority}.")

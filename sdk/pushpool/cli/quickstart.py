@@ -56,11 +56,12 @@ def make_repository(into: Path) -> Path:
 
 
 def run_quickstart(keep: bool = False) -> int:
-    from pushpool import flow, operations
+    from pushpool import flow
     from pushpool.aws.dynamodb import Store
     from pushpool.aws.logs import Logs
     from pushpool.cli.dev import quiet_logs
     from pushpool.cli.watch import exit_code_for, watch_run
+    from pushpool.client import Client
     from pushpool.dev.emulator import Emulator
     from pushpool.display import styled_state
 
@@ -78,7 +79,8 @@ def run_quickstart(keep: bool = False) -> int:
         )
         try:
             store = Store(emulator.clients)
-            operations.create_pool(store, POOL, overwrite=True)
+            pushpool = Client(store)
+            pushpool.create_pool(POOL, overwrite=True)
             console.print(f"2. Work pool [bold]{POOL!r}[/] (type ecs:push) created.")
             repo = make_repository(Path(tmp))
             console.print(f"3. Flow code committed to a git repository at {repo}.")
@@ -87,8 +89,8 @@ def run_quickstart(keep: bool = False) -> int:
                 name=DEPLOYMENT, work_pool_name=POOL, store=store
             )
             console.print(f"5. Running '{deployment.full_name}' with name=Ada:\n")
-            run = operations.create_run(store, deployment.full_name, parameters={"name": "Ada"})
-            final = watch_run(store, Logs(emulator.clients), run.id, timeout=120)
+            run = pushpool.create_run(deployment.full_name, parameters={"name": "Ada"})
+            final = watch_run(pushpool, Logs(emulator.clients), run.id, timeout=120)
         except PushpoolError as exc:
             console.print(f"[red]Quickstart failed:[/] {exc}")
             return 1

@@ -8,11 +8,10 @@ from rich.table import Table
 from pushpool.cli.common import (
     Output,
     OutputOption,
-    ecs,
+    client,
     exit_with_error,
     handle_errors,
     logs,
-    store,
 )
 from pushpool.core.states import StateType
 from pushpool.display import console, print_json, state_line, styled_state
@@ -30,10 +29,10 @@ def ls(
     output: Output = OutputOption,
 ) -> None:
     """List recent flow runs, newest first."""
-    s = store()
+    pushpool = client()
     if deployment and not pool:
-        pool = s.get_deployment(deployment).pool
-    runs = s.list_runs(pool=pool, state=state, deployment=deployment, limit=limit)
+        pool = pushpool.get_deployment(deployment).pool
+    runs = pushpool.list_runs(pool=pool, state=state, deployment=deployment, limit=limit)
     if output is Output.json:
         print_json([r.model_dump(mode="json") for r in runs])
         return
@@ -56,11 +55,9 @@ def ls(
 @handle_errors
 def inspect(run_id: str, output: Output = OutputOption) -> None:
     """Show a run: state history, task, logs and, if Scheduled, why it has not launched."""
-    from pushpool import operations
-
-    s = store()
-    run = s.get_run(run_id)
-    waiting = operations.why_waiting(s, run)
+    pushpool = client()
+    run = pushpool.get_run(run_id)
+    waiting = pushpool.why_waiting(run)
     if output is Output.json:
         data = run.model_dump(mode="json")
         data["waiting_because"] = waiting
@@ -92,9 +89,9 @@ def logs_command(
 
     from pushpool.cli.watch import print_log_lines
 
-    s = store()
+    pushpool = client()
     reader = logs()
-    run = s.get_run(run_id)
+    run = pushpool.get_run(run_id)
     token: str | None = None
     while True:
         if run.log_group and run.log_stream:
@@ -105,14 +102,12 @@ def logs_command(
         if not follow or run.is_final:
             return
         time.sleep(0.5)
-        run = s.get_run(run_id)
+        run = pushpool.get_run(run_id)
 
 
 @app.command()
 @handle_errors
 def cancel(run_id: str) -> None:
     """Cancel a run: before launch at once, else stop its task."""
-    from pushpool import operations
-
-    run = operations.cancel_run(store(), ecs(), run_id)
+    run = client().cancel_run(run_id)
     console.print(f"Run {run.name!r} is {styled_state(run.state)}.")

@@ -6,15 +6,15 @@ store (``pushpool.aws.dynamodb``) turns them into DynamoDB items and back.
 
 from __future__ import annotations
 
-import random
 import re
 import uuid
-from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pushpool.contracts import pool_name_problem
+from pushpool.core.names import friendly_name
+from pushpool.core.sources import CodeSource, ImageSource
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import Timestamp, now
 
@@ -31,10 +31,6 @@ def check_name(kind: str, value: str) -> str:
             "starting with a letter or digit."
         )
     return value
-
-
-class PoolType(StrEnum):
-    ECS_PUSH = "ecs:push"
 
 
 class _Model(BaseModel):
@@ -76,7 +72,9 @@ class WorkPool(_Model):
     """A typed pool of infrastructure with a base job template that deployments inherit."""
 
     name: str = Field(description="Pool name, unique in the account and region.")
-    type: PoolType = Field(default=PoolType.ECS_PUSH, description="Infrastructure type.")
+    type: str = Field(
+        default="ecs:push", description="Pool type (see `pushpool.pooltypes`): ecs:push."
+    )
     description: str = Field(default="", description="Free text.")
     base_job_template: dict[str, Any] = Field(
         description="{'job_configuration': {...}, 'variables': <JSON schema>} with {{ var }} slots."
@@ -105,16 +103,13 @@ class WorkPool(_Model):
     created_at: Timestamp = Field(default_factory=now)
     updated_at: Timestamp = Field(default_factory=now)
 
-    _check_name = field_validator("name")(lambda cls, v: check_name("Work pool", v))
-
-
-class CodeSource(_Model):
-    """Where a deployment's code comes from."""
-
-    kind: str = Field(default="git", description="'git' (clone at commit) or 'image' (baked in).")
-    url: str | None = Field(default=None, description="Repository URL, credentials removed.")
-    ref: str | None = Field(default=None, description="Branch or tag asked for.")
-    commit: str | None = Field(default=None, description="Exact commit the runner checks out.")
+    @field_validator("name")
+    @classmethod
+    def _check_pool_name(cls, value: str) -> str:
+        problem = pool_name_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class Deployment(_Model):
@@ -126,7 +121,9 @@ class Deployment(_Model):
     pool: str = Field(description="Work pool that launches its runs.")
     queue: str = Field(default=DEFAULT_QUEUE, description="Queue inside the pool.")
     entrypoint: str = Field(description="'path/to/file.py:function' inside the source.")
-    source: CodeSource = Field(default_factory=CodeSource, description="Where the code lives.")
+    source: CodeSource = Field(
+        default_factory=ImageSource, description="Where the code lives: git, or in the image."
+    )
     parameters: dict[str, Any] = Field(default_factory=dict, description="Default parameters.")
     parameter_schema: dict[str, Any] = Field(
         default_factory=dict,
@@ -196,7 +193,6 @@ class FlowRun(_Model):
         default=None, description="Highest ECS task event version applied (ignores stale events)."
     )
     launched_at: Timestamp | None = Field(default=None, description="When RunTask succeeded.")
-    launch_token: str | None = Field(default=None, description="RunTask clientToken of the launch.")
     retired_task_arns: list[str] = Field(
         default_factory=list,
         description="Tasks of earlier attempts: their late events are ignored.",
@@ -205,85 +201,3 @@ class FlowRun(_Model):
     @property
     def is_final(self) -> bool:
         return self.state.is_final
-
-    def history_with(self, state: StateType, message: str, at: datetime) -> list[State]:
-        return [*self.state_history, State(type=state, timestamp=at, message=message)]
-
-
-_ADJECTIVES = [
-    "amber",
-    "agile",
-    "bold",
-    "brave",
-    "bright",
-    "calm",
-    "clever",
-    "cosmic",
-    "crisp",
-    "daring",
-    "eager",
-    "fancy",
-    "gentle",
-    "glad",
-    "golden",
-    "honest",
-    "jolly",
-    "keen",
-    "lively",
-    "lucky",
-    "merry",
-    "mighty",
-    "nimble",
-    "noble",
-    "proud",
-    "quick",
-    "quiet",
-    "rapid",
-    "sunny",
-    "swift",
-    "tidy",
-    "vivid",
-    "warm",
-    "witty",
-    "zesty",
-]
-_ANIMALS = [
-    "albatross",
-    "badger",
-    "beaver",
-    "bison",
-    "cheetah",
-    "condor",
-    "dingo",
-    "dolphin",
-    "eagle",
-    "ferret",
-    "gazelle",
-    "gecko",
-    "grebe",
-    "heron",
-    "ibis",
-    "jackal",
-    "koala",
-    "lemur",
-    "lynx",
-    "marmot",
-    "narwhal",
-    "ocelot",
-    "otter",
-    "panda",
-    "puffin",
-    "quokka",
-    "raven",
-    "salmon",
-    "tapir",
-    "toucan",
-    "walrus",
-    "wombat",
-    "yak",
-    "zebra",
-]
-
-
-def friendly_name() -> str:
-    return f"{random.choice(_ADJECTIVES)}-{random.choice(_ANIMALS)}"

@@ -1,17 +1,24 @@
 """The dispatcher's rules, free of I/O: dispatch order, why a run cannot launch now, how much room
-a pool and its queues have for this pass, and how long to back off when AWS pushes back."""
+a pool and its queues have for this pass, and how long to back off when AWS pushes back.
+
+The wording of every "why not" is here, once: the dispatcher's report, ``run inspect`` and the
+store's claim answers all use :func:`pool_block`, :func:`queue_block` and :func:`blocked_reason`.
+"""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import Any
 
 from pushpool.core.models import DEFAULT_QUEUE, Deployment, WorkPool, WorkQueue
-from pushpool.core.states import StateType
+from pushpool.core.records import DueRun
 
 MAX_BACKOFF_SECONDS = 300
+# runs claimed in one transaction (DynamoDB allows 100 items in one; the pool's item is one more)
+CLAIM_BATCH = 25
+# priority of a queue the pool no longer has: after every real one
+UNKNOWN_QUEUE_PRIORITY = 1_000_000
 
 
 def backoff(throttled: int, rng: Callable[[], float] = random.random) -> timedelta:
@@ -20,57 +27,70 @@ def backoff(throttled: int, rng: Callable[[], float] = random.random) -> timedel
     return timedelta(seconds=ceiling * (0.5 + rng() / 2))
 
 
-def order_due(items: Iterable[dict[str, Any]], pool: WorkPool) -> list[dict[str, Any]]:
+def queue_of(pool: WorkPool, name: str) -> WorkQueue:
+    """The pool's queue by name; a queue it does not have is unlimited and not paused."""
+    return pool.queues.get(name or DEFAULT_QUEUE) or WorkQueue(name=name or DEFAULT_QUEUE)
+
+
+def priority(pool: WorkPool, due: DueRun) -> int:
+    queue = pool.queues.get(due.queue or DEFAULT_QUEUE)
+    return queue.priority if queue else UNKNOWN_QUEUE_PRIORITY
+
+
+def order_due(items: Iterable[DueRun], pool: WorkPool) -> list[DueRun]:
     """Queue priority first (1 is highest), then due time, then creation."""
-
-    def key(item: dict[str, Any]) -> tuple[int, str, str]:
-        queue = pool.queues.get(item.get("queue") or DEFAULT_QUEUE)
-        priority = queue.priority if queue else 1_000_000
-        return (priority, str(item.get("due_at", "")), str(item.get("created_at", "")))
-
-    return sorted(items, key=key)
-
-
-def blocked_reason(pool: WorkPool, queue_name: str, deployment: Deployment | None) -> str | None:
-    """Why a run of this pool/queue/deployment cannot launch now, from what we know in memory."""
-    if pool.paused:
-        return f"work pool {pool.name!r} is paused"
-    queue = pool.queues.get(queue_name) or WorkQueue(name=queue_name)
-    if queue.paused:
-        return f"queue {queue_name!r} is paused"
-    if deployment is not None and deployment.paused:
-        return f"deployment {deployment.full_name!r} is paused"
-    if pool.concurrency_limit is not None and pool.active_runs >= pool.concurrency_limit:
-        return f"pool concurrency limit reached ({pool.active_runs}/{pool.concurrency_limit})"
-    if queue.concurrency_limit is not None and queue.active_runs >= queue.concurrency_limit:
-        return f"queue concurrency limit reached ({queue.active_runs}/{queue.concurrency_limit})"
-    return None
+    return sorted(items, key=lambda d: (priority(pool, d), d.due_at, d.run.created_at))
 
 
 def rotate_within_priority(
-    items: list[dict[str, Any]], pool: WorkPool, rng: random.Random | None = None
-) -> list[dict[str, Any]]:
+    items: list[DueRun], pool: WorkPool, rng: random.Random | None = None
+) -> list[DueRun]:
     """Keep priority classes in order; start each class at a random item (wrapping around)."""
     chooser = rng or random
-    groups: dict[int, list[dict[str, Any]]] = {}
+    groups: dict[int, list[DueRun]] = {}
     for item in items:
-        queue = pool.queues.get(item.get("queue") or DEFAULT_QUEUE)
-        groups.setdefault(queue.priority if queue else 1_000_000, []).append(item)
-    rotated: list[dict[str, Any]] = []
-    for priority in sorted(groups):
-        group = groups[priority]
+        groups.setdefault(priority(pool, item), []).append(item)
+    rotated: list[DueRun] = []
+    for level in sorted(groups):
+        group = groups[level]
         start = chooser.randrange(len(group))
         rotated += group[start:] + group[:start]
     return rotated
 
 
-def item_kind(item: dict[str, Any]) -> str:
-    state = item.get("state")
-    if state == StateType.SCHEDULED:
-        return "claim"
-    if state == StateType.PENDING:
-        return "deadline" if item.get("task_arn") else "redrive"
-    return "skip"
+# ---------------------------------------------------------------- why a run cannot launch now
+def pool_block(pool: WorkPool, taking: int = 0) -> str | None:
+    """Why the pool cannot take one more run (``taking`` more already given room), or None."""
+    if pool.paused:
+        return f"work pool {pool.name!r} is paused"
+    limit = pool.concurrency_limit
+    active = pool.active_runs + taking
+    if limit is not None and active >= limit:
+        return f"pool concurrency limit reached ({active}/{limit})"
+    return None
+
+
+def queue_block(pool: WorkPool, queue_name: str, taking: int = 0) -> str | None:
+    """Why the queue cannot take one more run, or None."""
+    queue = queue_of(pool, queue_name)
+    if queue.paused:
+        return f"queue {queue.name!r} is paused"
+    limit = queue.concurrency_limit
+    active = queue.active_runs + taking
+    if limit is not None and active >= limit:
+        return f"queue {queue.name!r} concurrency limit reached ({active}/{limit})"
+    return None
+
+
+def blocked_reason(pool: WorkPool, queue_name: str, deployment: Deployment | None) -> str | None:
+    """Why a run of this pool/queue/deployment cannot launch now, from what we know in memory."""
+    if pool.paused:
+        return pool_block(pool)
+    if queue_of(pool, queue_name).paused:
+        return queue_block(pool, queue_name)
+    if deployment is not None and deployment.paused:
+        return f"deployment {deployment.full_name!r} is paused"
+    return pool_block(pool) or queue_block(pool, queue_name)
 
 
 class Room:
@@ -84,19 +104,10 @@ class Room:
 
     def take(self, queue_name: str) -> str | None:
         """Room for one more run of ``queue_name``; else why not."""
-        pool = self.pool
-        limit = pool.concurrency_limit
-        if limit is not None and pool.active_runs + self.total >= limit:
-            active = pool.active_runs + self.total
-            return f"pool concurrency limit reached ({active}/{limit})"
-        queue = pool.queues.get(queue_name) or WorkQueue(name=queue_name)
-        taken = self.taken.get(queue_name, 0)
-        if (
-            queue.concurrency_limit is not None
-            and queue.active_runs + taken >= queue.concurrency_limit
-        ):
-            active = queue.active_runs + taken
-            return f"queue concurrency limit reached ({active}/{queue.concurrency_limit})"
-        self.taken[queue_name] = taken + 1
-        self.total += 1
-        return None
+        reason = pool_block(self.pool, self.total) or queue_block(
+            self.pool, queue_name, self.taken.get(queue_name, 0)
+        )
+        if reason is None:
+            self.taken[queue_name] = self.taken.get(queue_name, 0) + 1
+            self.total += 1
+        return reason

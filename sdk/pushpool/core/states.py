@@ -1,7 +1,7 @@
 """The flow-run state machine: which state may follow which. Pure data, no I/O.
 
-The store turns these rules into DynamoDB condition expressions, so a transition that is not listed
-here can never be written, whoever tries it and in whatever order events arrive.
+The store turns :data:`ALLOWED_FROM` into DynamoDB condition expressions, so a transition that is
+not listed here can never be written, whoever tries it and in whatever order events arrive.
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ def can_transition(current: StateType, target: StateType) -> bool:
     return current in ALLOWED_FROM[target]
 
 
-# The order in which states usually happen; used to never let a late event move a run backwards.
+# The order in which states happen. The property tests hold every interleaving of events against
+# it (a run never moves backwards); the writes themselves are guarded by ALLOWED_FROM and by the
+# task event's version.
 PROGRESS: dict[StateType, int] = {
     StateType.SCHEDULED: 0,
     StateType.PENDING: 1,

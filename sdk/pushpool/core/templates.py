@@ -1,10 +1,11 @@
-"""Base job templates: the default ``ecs:push`` template, variable merging, validation, rendering.
+"""Base job templates: variables and their schema, merging, validation and rendering.
 
 A template is data: ``{"job_configuration": {...}, "variables": <JSON schema>}``. Rendering walks the
 parsed configuration and substitutes ``{{ name }}`` placeholders; a placeholder that is a whole string
 is replaced by the variable's value with its type (a list stays a list), a placeholder inside a
 longer string is replaced by the value's text. Nothing is ever evaluated and no JSON text is built by
-concatenation, so a value cannot escape its position. Pure Python: no boto3, no I/O.
+concatenation, so a value cannot escape its position. Each pool type (``pushpool.pooltypes``)
+supplies its default template. Pure Python: no boto3, no I/O.
 """
 
 from __future__ import annotations
@@ -14,144 +15,35 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from pushpool.core.models import FlowRun
 from pushpool.errors import JobVariablesError, TemplateError
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
 MERGED_BY_KEY = ("env", "labels", "secrets")
-FARGATE_CPU = [256, 512, 1024, 2048, 4096, 8192, 16384]
 
 
-def _var(kind: Any, description: str, default: Any = None, **extra: Any) -> dict[str, Any]:
-    spec: dict[str, Any] = {"description": description, "default": default, **extra}
+def variable(
+    kind: str | list[str], title: str, description: str, default: Any = None, **extra: Any
+) -> dict[str, Any]:
+    """One variable's JSON schema: its type(s), a title for forms, a description and a default."""
+    spec: dict[str, Any] = {"title": title, "description": description, "default": default}
     if isinstance(kind, list):
         spec["anyOf"] = [{"type": k} for k in kind]
     else:
         spec["type"] = kind
-    spec["title"] = description.split(":")[0].split(".")[0]
+    spec.update(extra)
     return spec
 
 
-def _string_map(description: str) -> dict[str, Any]:
+def string_map_variable(title: str, description: str) -> dict[str, Any]:
+    """A variable holding NAME -> text (environment, labels, secrets), merged by key."""
     return {
-        "title": description.split(".")[0],
+        "title": title,
         "description": description,
         "type": "object",
         "additionalProperties": {"type": ["string", "null"]},
         "default": {},
     }
-
-
-ECS_PUSH_VARIABLES: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "image": _var(
-            "string",
-            "Container image that runs the flow (must contain pushpool).",
-            "pushpool/runner:latest",
-            minLength=1,
-        ),
-        "cpu": _var("integer", "Task CPU units (Fargate: 256 = 0.25 vCPU).", 256, enum=FARGATE_CPU),
-        "memory": _var("integer", "Task memory in MiB.", 512, minimum=512, maximum=122880),
-        "env": _string_map("Environment variables for the flow container, merged by name."),
-        "secrets": _string_map(
-            "Secrets: ENV_NAME -> Secrets Manager or SSM parameter ARN, injected by ECS."
-        ),
-        "command": _var(
-            ["array", "null"],
-            "Container command; default runs the pushpool runner.",
-            None,
-            items={"type": "string"},
-        ),
-        "cluster": _var(["string", "null"], "ECS cluster name or ARN; none = the default cluster."),
-        "subnets": _var(
-            "array", "Subnet ids; none = the default VPC's subnets.", [], items={"type": "string"}
-        ),
-        "security_groups": _var(
-            "array",
-            "Security group ids for the task's network interface.",
-            [],
-            items={"type": "string"},
-        ),
-        "assign_public_ip": _var(
-            "string",
-            "Give the task a public IP (needed in public subnets).",
-            "ENABLED",
-            enum=["ENABLED", "DISABLED"],
-        ),
-        "execution_role_arn": _var(
-            ["string", "null"], "Task execution role: image pull, logs, secrets."
-        ),
-        "task_role_arn": _var(["string", "null"], "Task role: what the flow's code may call."),
-        "launch_type": _var(
-            "string",
-            "FARGATE, or FARGATE_SPOT (capacity provider, cheaper).",
-            "FARGATE",
-            enum=["FARGATE", "FARGATE_SPOT"],
-        ),
-        "ephemeral_storage": _var(
-            ["integer", "null"], "Ephemeral storage in GiB (21-200).", None, minimum=21, maximum=200
-        ),
-        "cpu_architecture": _var(
-            "string", "CPU architecture of the task.", "X86_64", enum=["X86_64", "ARM64"]
-        ),
-        "container_name": _var(
-            "string", "Name of the flow container.", "flow", pattern=r"^[A-Za-z0-9_-]{1,255}$"
-        ),
-        "log_group": _var(["string", "null"], "CloudWatch log group; none = /pushpool/<pool>."),
-        "labels": _string_map("Labels: become ECS task tags, merged by name."),
-    },
-}
-
-ECS_PUSH_JOB_CONFIGURATION: dict[str, Any] = {
-    "cluster": "{{ cluster }}",
-    "launch_type": "{{ launch_type }}",
-    "command": "{{ command }}",
-    "env": "{{ env }}",
-    "secrets": "{{ secrets }}",
-    "labels": "{{ labels }}",
-    "container_name": "{{ container_name }}",
-    "log_group": "{{ log_group }}",
-    "task_definition": {
-        "cpu": "{{ cpu }}",
-        "memory": "{{ memory }}",
-        "networkMode": "awsvpc",
-        "requiresCompatibilities": ["FARGATE"],
-        "executionRoleArn": "{{ execution_role_arn }}",
-        "taskRoleArn": "{{ task_role_arn }}",
-        "runtimePlatform": {
-            "cpuArchitecture": "{{ cpu_architecture }}",
-            "operatingSystemFamily": "LINUX",
-        },
-        "ephemeralStorage": {"sizeInGiB": "{{ ephemeral_storage }}"},
-        "containerDefinitions": [
-            {
-                "name": "{{ container_name }}",
-                "image": "{{ image }}",
-                "essential": True,
-                # Fargate needs only task-level memory; the container limit equal to it is valid
-                # on AWS and makes the task definition self-describing.
-                "memory": "{{ memory }}",
-            }
-        ],
-    },
-    "network_configuration": {
-        "awsvpcConfiguration": {
-            "subnets": "{{ subnets }}",
-            "securityGroups": "{{ security_groups }}",
-            "assignPublicIp": "{{ assign_public_ip }}",
-        }
-    },
-}
-
-
-def default_base_job_template(pool_type: str = "ecs:push") -> dict[str, Any]:
-    """A fresh copy of the default template for a pool type."""
-    if pool_type != "ecs:push":
-        raise TemplateError(f"Unknown work pool type {pool_type!r}. Use: ecs:push.")
-    return copy.deepcopy(
-        {"job_configuration": ECS_PUSH_JOB_CONFIGURATION, "variables": ECS_PUSH_VARIABLES}
-    )
 
 
 def check_template(template: Mapping[str, Any]) -> None:
@@ -192,6 +84,17 @@ def placeholders(value: Any) -> set[str]:
 
 # names a template may use besides its variables; filled from the run being launched
 CONTEXT_NAMES = ("pool_name", "run_id", "run_name", "flow_name", "deployment_name")
+
+
+def run_context(pool_name: str, run: FlowRun | None, deployment_name: str) -> dict[str, str]:
+    """Values of :data:`CONTEXT_NAMES` for a run (placeholders when checking before it exists)."""
+    return {
+        "pool_name": pool_name,
+        "run_id": run.id if run else "00000000-0000-0000-0000-000000000000",
+        "run_name": run.name if run else "run-name",
+        "flow_name": run.flow_name if run else "flow-name",
+        "deployment_name": deployment_name,
+    }
 
 
 def variable_defaults(template: Mapping[str, Any]) -> dict[str, Any]:

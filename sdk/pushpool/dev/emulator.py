@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pushpool.aws.clients import Clients, reset_default_clients
-from pushpool.aws.streams import StreamReader, matches_new_scheduled_run
+from pushpool.aws.streams import StreamReader
 from pushpool.config import load_settings
+from pushpool.contracts import DISPATCHER_SERVICE, TASK_EVENTS_SERVICE, matches_stream_filter
 from pushpool.dev.bootstrap import bootstrap
 from pushpool.dev.fargate import LocalFargate
 from pushpool.dev.server import LocalServer, start_server
@@ -115,7 +116,7 @@ class Emulator:
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         result: dict[str, Any] = dispatcher.handler(
-            event, LambdaContext.for_function("pushpool-dispatcher")
+            event, LambdaContext.for_function(DISPATCHER_SERVICE)
         )
         self.dispatch_passes += 1
         return result
@@ -124,7 +125,7 @@ class Emulator:
         from pushpool.runtime.handlers import dispatcher
 
         result: dict[str, Any] = dispatcher.handler(
-            {"Records": records}, LambdaContext.for_function("pushpool-dispatcher")
+            {"Records": records}, LambdaContext.for_function(DISPATCHER_SERVICE)
         )
         self.dispatch_passes += 1
         return result
@@ -132,7 +133,7 @@ class Emulator:
     def on_task_event(self, event: dict[str, Any]) -> Any:
         from pushpool.runtime.handlers import task_events
 
-        return task_events.handler(event, LambdaContext.for_function("pushpool-task-events"))
+        return task_events.handler(event, LambdaContext.for_function(TASK_EVENTS_SERVICE))
 
     # ---------------------------------------------------------------- loops
     def _dispatch_loop(self) -> None:
@@ -146,7 +147,7 @@ class Emulator:
     def _stream_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                records = [r for r in self.stream.poll() if matches_new_scheduled_run(r)]
+                records = [r for r in self.stream.poll() if matches_stream_filter(r)]
                 for start in range(0, len(records), 100):
                     self.dispatch_records(records[start : start + 100])
             except Exception:

@@ -23,8 +23,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pushpool.core.models import DEFAULT_QUEUE, CodeSource, Deployment
+from pushpool.core.models import DEFAULT_QUEUE, Deployment
 from pushpool.core.params import coerce_parameters, parameter_schema
+from pushpool.core.sources import CodeSource, GitSource, ImageSource
 from pushpool.errors import EntrypointError, ValidationError
 
 flow_log = logging.getLogger("pushpool.flow")
@@ -141,10 +142,11 @@ class Flow:
         store: Any = None,
     ) -> Deployment:
         """Register this flow as a deployment on a work pool; prints the command to run it."""
-        from pushpool import operations
+        from pushpool import services
         from pushpool.aws.dynamodb import Store
 
         variables = dict(job_variables or {})
+        source: CodeSource
         if self._source is None:
             if image is None:
                 raise ValidationError(
@@ -152,7 +154,7 @@ class Flow:
                     f"`{self.fn.__name__}.from_source(source=..., entrypoint=...).deploy(...)`, or "
                     "pass image=... for code baked into a container image."
                 )
-            source = CodeSource(kind="image")
+            source = ImageSource()
             entrypoint = self._local_entrypoint()
         else:
             source, entrypoint = self._source, self._entrypoint or ""
@@ -175,7 +177,7 @@ class Flow:
             )
         except ValueError as exc:
             raise ValidationError(str(exc).splitlines()[-1].strip()) from exc
-        saved, _ = operations.save_deployment(store or Store(), deployment)
+        saved, _ = services.save_deployment(store or Store(), deployment)
         if print_next_steps:
             _print_deployed(saved)
         return saved
@@ -209,9 +211,7 @@ def from_source(source: str, entrypoint: str, *, ref: str | None = None) -> Flow
             f"Source {source!r} is a directory but not a git repository. Run `git init` and commit "
             "the flow there, or push it to a git host, so runs get exactly this code."
         )
-    remote._source = CodeSource(
-        kind="git", url=checkout.url or source, ref=ref, commit=checkout.commit
-    )
+    remote._source = GitSource(url=checkout.url or source, ref=ref, commit=checkout.commit)
     remote._entrypoint = entrypoint
     return remote
 

@@ -1,1 +1,65 @@
-"""Work pool types."""
+"""Work pool types, registered by name. Each is a unit (:class:`~pushpool.pooltypes.base.
+PoolTypeUnit`) supplying its default base job template, its checks and its infrastructure.
+
+Callers ask here, never branch on a type's name: ``pool_type(pool.type)``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pushpool.core import templates
+from pushpool.core.models import WorkPool
+from pushpool.core.ports import Infrastructure, Store
+from pushpool.errors import TemplateError
+from pushpool.pooltypes.base import PoolTypeUnit
+from pushpool.pooltypes.ecs import EcsPushType
+
+if TYPE_CHECKING:
+    from pushpool.aws.clients import Clients
+
+DEFAULT_POOL_TYPE = "ecs:push"
+_UNITS: dict[str, PoolTypeUnit] = {}
+
+
+def register(unit: PoolTypeUnit) -> PoolTypeUnit:
+    _UNITS[unit.name] = unit
+    return unit
+
+
+def pool_type_names() -> list[str]:
+    return sorted(_UNITS)
+
+
+def pool_type(name: str) -> PoolTypeUnit:
+    """The unit of a pool type; a clear error naming the known ones for any other name."""
+    unit = _UNITS.get(name)
+    if unit is None:
+        raise TemplateError(
+            f"Unknown work pool type {name!r}. Use: {', '.join(pool_type_names())}."
+        )
+    return unit
+
+
+def default_base_job_template(name: str = DEFAULT_POOL_TYPE) -> dict[str, Any]:
+    """A fresh copy of the default template of a pool type."""
+    return pool_type(name).default_base_job_template()
+
+
+def check_job(pool: WorkPool, *layers: dict[str, Any] | None) -> dict[str, Any]:
+    """Validate job variables against the pool's schema, then the rendered configuration against
+    what its type's infrastructure accepts. Returns the merged variables."""
+    merged = templates.validate_job_variables(pool.base_job_template, *layers)
+    context = templates.run_context(pool.name, None, "deployment")
+    config = templates.render_job_configuration(pool.base_job_template, merged, context)
+    pool_type(pool.type).check_configuration(config)
+    return merged
+
+
+def infrastructures(store: Store, clients: Clients, **options: Any) -> dict[str, Infrastructure]:
+    """The dispatcher's infrastructure for every type it launches (by type name)."""
+    found = {name: unit.infrastructure(store, clients, **options) for name, unit in _UNITS.items()}
+    return {name: infra for name, infra in found.items() if infra is not None}
+
+
+register(EcsPushType())

@@ -10,7 +10,6 @@ else lets the task-events handler record the crash. Runtime code: no CLI, rich o
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from types import FrameType
 from typing import Any
 
 from pushpool.aws.dynamodb import Store
+from pushpool.config import resolve
 from pushpool.core.models import Deployment, FlowRun
 from pushpool.core.states import StateType
 from pushpool.errors import ConflictError, PushpoolError
@@ -47,15 +47,9 @@ def configure_logging() -> None:
 
 def load_flow(deployment: Deployment, workdir: Path) -> Flow:
     from pushpool.flows.entrypoints import load_entrypoint
-    from pushpool.flows.sources.git import fetch
+    from pushpool.flows.sources import fetch_code
 
-    source = deployment.source
-    if source.kind == "git" and source.url:
-        checkout = fetch(source.url, commit=source.commit, ref=source.ref, into=workdir / "code")
-        root = checkout.path
-        log.info("Cloned %s at %s", source.url, (checkout.commit or "")[:12])
-    else:
-        root = Path(os.environ.get("PUSHPOOL_CODE_DIR", os.getcwd()))
+    root = fetch_code(deployment.source, workdir)
     loaded = load_entrypoint(root, deployment.entrypoint)
     return loaded if isinstance(loaded, Flow) else _as_flow(loaded, deployment.entrypoint)
 
@@ -123,7 +117,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     configure_logging()
-    run_id = args[0] if args else os.environ.get("PUSHPOOL_RUN_ID", "")
+    run_id = args[0] if args else str(resolve(None, "PUSHPOOL_RUN_ID", ""))
     if not run_id:
         log.error("No run id: pass it as the first argument or set PUSHPOOL_RUN_ID.")
         return 2

@@ -1,31 +1,24 @@
-"""DynamoDB access shared by the store's parts: the client, error translation, paging, updates."""
+"""DynamoDB access shared by the store's parts: calls, transactions tried again after conflicts,
+paged queries and conditional updates."""
 
 from __future__ import annotations
 
 import random
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from botocore.exceptions import ClientError
 
-from pushpool.aws._errors import (
-    CONNECTION_ERRORS,
-    error_code,
-    raise_connection_error,
-    response_items,
-    translate,
-)
-from pushpool.aws.clients import Clients, default_clients
+from pushpool.aws._errors import error_code, response_items, translate
+from pushpool.aws.adapter import Adapter
+from pushpool.aws.clients import Clients
 from pushpool.aws.codec import from_item
 from pushpool.aws.expressions import Expr
 from pushpool.config import Settings
 from pushpool.core import tables
 from pushpool.core.models import WorkPool
-from pushpool.errors import (
-    ConfigurationError,
-    ConflictError,
-)
+from pushpool.errors import ConfigurationError, ConflictError
 
 # transactions that met another transaction on the same item (the pool's counters are one item
 # every claim and release writes) are tried again this many times, after a short random pause
@@ -44,37 +37,37 @@ def pause_after_conflict(attempt: int) -> None:
     time.sleep(random.uniform(0.005, 0.02) * 2**attempt)
 
 
-class StoreBase:
+class StoreBase(Adapter):
     """DynamoDB persistence for pushpool. Construct with injected ``clients`` in tests."""
 
+    service = "dynamodb"
+    # a failed condition is an answer the store's methods read, not an error
+    passthrough = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"})
+
     def __init__(self, clients: Clients | None = None, settings: Settings | None = None) -> None:
-        self.clients = clients or default_clients()
-        self.settings = settings or self.clients.settings
-        self.control = self.settings.control_table
-        self.runs = self.settings.runs_table
+        super().__init__(clients)
+        self._settings = settings or self.clients.settings
+        self.control = self._settings.control_table
+        self.runs = self._settings.runs_table
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
 
     @property
     def ddb(self) -> Any:
         return self.clients("dynamodb")
 
-    # ---------------------------------------------------------------- low-level helpers
-    def _call(self, operation: str, what: str, **kwargs: Any) -> Any:
-        try:
-            return getattr(self.ddb, operation)(**kwargs)
-        except CONNECTION_ERRORS as exc:
-            raise_connection_error(exc, self.settings.endpoint_url)
-        except ClientError as exc:
-            code = error_code(exc)
-            if code == "ResourceNotFoundException":
-                raise ConfigurationError(
-                    f"DynamoDB table {kwargs.get('TableName', '')!r} does not exist in "
-                    f"{self.settings.region}. Start the local emulator with `pushpool dev`, or "
-                    "provision a pool with `pushpool create NAME --provision-infra`."
-                ) from exc
-            if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
-                raise
-            translate(exc, what, self.settings.endpoint_url)
+    def _translate(self, exc: ClientError, what: str, request: dict[str, Any]) -> NoReturn:
+        if error_code(exc) == "ResourceNotFoundException":
+            raise ConfigurationError(
+                f"DynamoDB table {request.get('TableName', '')!r} does not exist in "
+                f"{self.settings.region}. Start the local emulator with `pushpool dev`, or "
+                "provision a pool with `pushpool create NAME --provision-infra`."
+            ) from exc
+        translate(exc, what, self.settings.endpoint_url)
 
+    # ---------------------------------------------------------------- low-level helpers
     def _transact(self, what: str, items: list[dict[str, Any]]) -> ClientError | None:
         """TransactWriteItems, tried again while it only meets other transactions on its items.
         Returns None when applied, else the cancellation (its ``CancellationReasons`` say why);

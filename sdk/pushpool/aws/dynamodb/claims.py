@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -24,13 +23,16 @@ from pushpool.aws.codec import from_item, to_plain
 from pushpool.aws.dynamodb.base import StoreBase
 from pushpool.aws.expressions import Expr
 from pushpool.core import tables
-from pushpool.core.models import DEFAULT_QUEUE, FlowRun, State, WorkPool, WorkQueue
+from pushpool.core.models import FlowRun, State, WorkPool
+from pushpool.core.outcomes import ClaimOutcome
+from pushpool.core.records import Claim, DueRun, Launched
+from pushpool.core.rules import CLAIM_BATCH, pool_block, queue_block, queue_of
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import iso
 from pushpool.errors import ConflictError
 
 # runs per claim or record transaction (DynamoDB allows 100 items; the pool's item is one more)
-MAX_BATCH = 25
+MAX_BATCH = CLAIM_BATCH
 # batch attempts before the runs left are claimed one at a time
 BATCH_ATTEMPTS = 3
 CLAIM_MESSAGE = "Claimed by the dispatcher"
@@ -42,33 +44,9 @@ class _Batch(StrEnum):
     REFUSED = "refused"  # the pool or a queue is not as the caller saw it, full, or kept busy
 
 
-class ClaimOutcome(StrEnum):
-    CLAIMED = "claimed"
-    TAKEN = "taken"  # another dispatcher claimed it, or it is no longer due
-    POOL_BLOCKED = "pool_blocked"  # pool paused or at its concurrency limit
-    QUEUE_BLOCKED = "queue_blocked"  # queue paused or at its concurrency limit
-
-
-@dataclass
-class Claim:
-    outcome: ClaimOutcome
-    run: FlowRun | None = None
-    reason: str = ""
-
-
-@dataclass
-class Launch:
-    """A task started for a claimed run, to be stored on the run."""
-
-    run: FlowRun
-    fields: dict[str, Any]  # task_arn, cluster, task_definition_arn, log_group, log_stream, ...
-
-
 class ClaimStore(StoreBase):
     # ---------------------------------------------------------------- claims
-    def claim(
-        self, due: dict[str, Any], *, at: datetime, lease: timedelta, redrive: bool = False
-    ) -> Claim:
+    def claim(self, due: DueRun, *, at: datetime, lease: timedelta, redrive: bool = False) -> Claim:
         """Move a due run SCHEDULED -> PENDING and take a pool/queue slot, atomically.
 
         ``due`` is the run's item from :meth:`due_runs` (it projects what a launch needs, so no
@@ -76,25 +54,9 @@ class ClaimStore(StoreBase):
         before a task was recorded: it is taken again (same attempt, so the same RunTask client
         token) without a second slot.
         """
-        run_id, pool, queue = due["id"], due["due_pool"], due.get("queue", DEFAULT_QUEUE)
-        lease_until = at + lease
         if redrive:
-            run = Expr()
-            state = run.name("state")
-            run.set("lease_until", iso(lease_until)).set("due_at", iso(lease_until))
-            run.set("updated_at", iso(at))
-            # still PENDING, never launched, and its previous holder's lease is over
-            run.when(
-                f"{state} = {run.value('PENDING')} AND attribute_not_exists(task_arn) "
-                f"AND lease_until < {run.value(iso(at))}"
-            )
-            try:
-                self._update(self.runs, {"id": {"S": run_id}}, run, "Re-drive claim")
-            except ConflictError:
-                return Claim(ClaimOutcome.TAKEN)
-            claimed = {**due, "pool": pool, "lease_until": iso(lease_until), "slot_held": True}
-            return Claim(ClaimOutcome.CLAIMED, FlowRun.model_validate(claimed))
-
+            return self._redrive(due, at, lease)
+        pool, queue = due.pool, due.queue
         slot = Expr()
         for path in ("active_runs", f"queues.{queue}.active_runs"):
             slot.add_to(path, 1)
@@ -108,8 +70,28 @@ class ClaimStore(StoreBase):
             return _claim_failure(cancelled, queue)
         return Claim(ClaimOutcome.CLAIMED, _claimed_run(due, at, lease))
 
+    def _redrive(self, due: DueRun, at: datetime, lease: timedelta) -> Claim:
+        """Take again a claim whose lease expired before a task was recorded (same attempt, so
+        the same RunTask client token), keeping the slot it holds."""
+        lease_until = at + lease
+        run = Expr()
+        state = run.name("state")
+        run.set("lease_until", iso(lease_until)).set("due_at", iso(lease_until))
+        run.set("updated_at", iso(at))
+        # still PENDING, never launched, and its previous holder's lease is over
+        run.when(
+            f"{state} = {run.value('PENDING')} AND attribute_not_exists(task_arn) "
+            f"AND lease_until < {run.value(iso(at))}"
+        )
+        try:
+            self._update(self.runs, {"id": {"S": due.id}}, run, "Re-drive claim")
+        except ConflictError:
+            return Claim(ClaimOutcome.TAKEN)
+        claimed = due.run.model_copy(update={"lease_until": lease_until, "slot_held": True})
+        return Claim(ClaimOutcome.CLAIMED, claimed)
+
     def claim_many(
-        self, due: Sequence[dict[str, Any]], *, pool: WorkPool, at: datetime, lease: timedelta
+        self, due: Sequence[DueRun], *, pool: WorkPool, at: datetime, lease: timedelta
     ) -> list[Claim]:
         """Claim due SCHEDULED runs of ``pool`` (at most :data:`MAX_BATCH`), one Claim per item
         in order, as if :meth:`claim` had been called for each in turn.
@@ -129,17 +111,17 @@ class ClaimStore(StoreBase):
             result, taken = self._claim_batch(pending, pool, at, lease)
             if result is _Batch.CLAIMED:
                 for item in pending:
-                    claims[item["id"]] = Claim(ClaimOutcome.CLAIMED, _claimed_run(item, at, lease))
+                    claims[item.id] = Claim(ClaimOutcome.CLAIMED, _claimed_run(item, at, lease))
                 pending = []
                 break
             if result is not _Batch.TAKEN:  # the pool or a queue is not as we saw it, or busy
                 break
             for item in taken:
-                claims[item["id"]] = Claim(ClaimOutcome.TAKEN)
-            pending = [i for i in pending if i["id"] not in claims]
+                claims[item.id] = Claim(ClaimOutcome.TAKEN)
+            pending = [i for i in pending if i.id not in claims]
         blocked: dict[str, Claim] = {}  # "*" for the pool, else the queue
         for item in pending:
-            queue = item.get("queue", DEFAULT_QUEUE)
+            queue = item.queue
             claim = blocked.get("*") or blocked.get(queue)
             if claim is None:
                 claim = self.claim(item, at=at, lease=lease)
@@ -147,19 +129,19 @@ class ClaimStore(StoreBase):
                     blocked["*"] = claim
                 elif claim.outcome is ClaimOutcome.QUEUE_BLOCKED:
                     blocked[queue] = claim
-            claims[item["id"]] = claim
-        return [claims[item["id"]] for item in due]
+            claims[item.id] = claim
+        return [claims[item.id] for item in due]
 
     def _claim_batch(
-        self, due: list[dict[str, Any]], pool: WorkPool, at: datetime, lease: timedelta
-    ) -> tuple[_Batch, list[dict[str, Any]]]:
+        self, due: list[DueRun], pool: WorkPool, at: datetime, lease: timedelta
+    ) -> tuple[_Batch, list[DueRun]]:
         """One transaction for ``due``: what happened, and the runs found taken."""
-        per_queue = Counter(item.get("queue", DEFAULT_QUEUE) for item in due)
+        per_queue = Counter(item.queue for item in due)
         slot = Expr()
         slot.add_to("active_runs", len(due))
         slot.when(_room_condition(slot, "", pool.concurrency_limit, len(due)))
         for queue, count in sorted(per_queue.items()):
-            known = pool.queues.get(queue) or WorkQueue(name=queue)
+            known = queue_of(pool, queue)
             slot.add_to(f"queues.{queue}.active_runs", count)
             slot.when(_room_condition(slot, f"queues.{queue}.", known.concurrency_limit, count))
         slot.set("updated_at", iso(at))
@@ -177,7 +159,7 @@ class ClaimStore(StoreBase):
         ]
         return (_Batch.TAKEN if taken else _Batch.REFUSED), taken
 
-    def _claim_item(self, due: dict[str, Any], at: datetime, lease: timedelta) -> dict[str, Any]:
+    def _claim_item(self, due: DueRun, at: datetime, lease: timedelta) -> dict[str, Any]:
         """The run's half of a claim: SCHEDULED and due -> PENDING with a lease."""
         lease_until = iso(at + lease)
         run = Expr()
@@ -193,7 +175,7 @@ class ClaimStore(StoreBase):
         return {
             "Update": {
                 "TableName": self.runs,
-                "Key": {"id": {"S": due["id"]}},
+                "Key": {"id": {"S": due.id}},
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 **run.update_kwargs(),
             }
@@ -211,11 +193,12 @@ class ClaimStore(StoreBase):
 
     # ---------------------------------------------------------------- launches
     def record_launch(
-        self, run: FlowRun, *, at: datetime, deadline: datetime | None = None, **fields: Any
+        self, launched: Launched, *, at: datetime, deadline: datetime | None = None
     ) -> FlowRun:
         """Store the task that runs this attempt. While the run is still PENDING it stays in the
         due index until ``deadline`` (the start deadline); otherwise it leaves the index."""
-        values = {**fields, "launched_at": iso(at), "updated_at": iso(at)}
+        run = launched.run
+        values = _launch_values(launched, at)
         if deadline is not None:
             expr = self._pending_launch(run, values, deadline)
             try:
@@ -237,16 +220,14 @@ class ClaimStore(StoreBase):
         return FlowRun.model_validate(item)
 
     def record_launches(
-        self, launches: Sequence[Launch], *, at: datetime, deadline: datetime
+        self, launches: Sequence[Launched], *, at: datetime, deadline: datetime
     ) -> list[FlowRun] | None:
         """Store several launches in one transaction, each run still PENDING and waiting for its
         task. Returns the runs as stored, or None (nothing written) when any of them is not so:
         record those one by one with :meth:`record_launch`, which knows what to do."""
         if len(launches) > MAX_BATCH:
             raise ValueError(f"record_launches takes at most {MAX_BATCH}, got {len(launches)}")
-        values = [
-            {**launch.fields, "launched_at": iso(at), "updated_at": iso(at)} for launch in launches
-        ]
+        values = [_launch_values(launch, at) for launch in launches]
         items = [
             {
                 "Update": {
@@ -288,18 +269,19 @@ def _launch_condition(expr: Expr, attempt: int) -> str:
     )
 
 
-def _claimed_run(due: dict[str, Any], at: datetime, lease: timedelta) -> FlowRun:
-    lease_until = iso(at + lease)
-    return FlowRun.model_validate(
-        {
-            **due,
-            "pool": due["due_pool"],
-            "lease_until": lease_until,
+def _claimed_run(due: DueRun, at: datetime, lease: timedelta) -> FlowRun:
+    return due.run.model_copy(
+        update={
+            "lease_until": at + lease,
             "slot_held": True,
-            "state": "PENDING",
+            "state": StateType.PENDING,
             "state_message": CLAIM_MESSAGE,
         }
     )
+
+
+def _launch_values(launched: Launched, at: datetime) -> dict[str, Any]:
+    return {**launched.fields(), "launched_at": iso(at), "updated_at": iso(at)}
 
 
 def _launched_run(run: FlowRun, values: dict[str, Any]) -> FlowRun:
@@ -337,25 +319,16 @@ def _room_condition(expr: Expr, prefix: str, limit: int | None, count: int) -> s
 
 
 def _claim_failure(exc: ClientError, queue: str) -> Claim:
+    """Why a single claim was cancelled, from the items as the failed conditions saw them."""
     reasons = exc.response.get("CancellationReasons", [])
     run_reason = reasons[0] if reasons else {}
     pool_reason = reasons[1] if len(reasons) > 1 else {}
     if run_reason.get("Code") == "ConditionalCheckFailed" or not pool_reason.get("Item"):
         if pool_reason.get("Code") == "ConditionalCheckFailed" and not pool_reason.get("Item"):
-            return Claim(ClaimOutcome.POOL_BLOCKED, reason="pool no longer exists")
+            return Claim(ClaimOutcome.POOL_BLOCKED, reason="the work pool no longer exists")
         return Claim(ClaimOutcome.TAKEN)
     pool = WorkPool.model_validate(from_item(pool_reason["Item"]))
-    if pool.paused:
-        return Claim(ClaimOutcome.POOL_BLOCKED, reason="pool paused")
-    if pool.concurrency_limit is not None and pool.active_runs >= pool.concurrency_limit:
-        return Claim(
-            ClaimOutcome.POOL_BLOCKED,
-            reason=f"pool limit reached ({pool.active_runs}/{pool.concurrency_limit})",
-        )
-    q = pool.queues.get(queue) or WorkQueue(name=queue)
-    if q.paused:
-        return Claim(ClaimOutcome.QUEUE_BLOCKED, reason=f"queue {queue!r} paused")
-    return Claim(
-        ClaimOutcome.QUEUE_BLOCKED,
-        reason=f"queue {queue!r} limit reached ({q.active_runs}/{q.concurrency_limit})",
-    )
+    reason = pool_block(pool)
+    if reason is not None:
+        return Claim(ClaimOutcome.POOL_BLOCKED, reason=reason)
+    return Claim(ClaimOutcome.QUEUE_BLOCKED, reason=queue_block(pool, queue) or "queue is full")

@@ -13,6 +13,7 @@ from pushpool.aws.expressions import Expr
 from pushpool.core import tables
 from pushpool.core.models import Deployment, WorkPool, WorkQueue
 from pushpool.core.timeutil import iso, now
+from pushpool.core.updates import DeploymentUpdate, PoolUpdate, QueueUpdate
 from pushpool.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -84,9 +85,10 @@ class ControlStore(StoreBase):
             )
         return WorkPool.model_validate(from_item(response["Item"]))
 
-    def update_pool(self, name: str, **fields: Any) -> WorkPool:
-        expr = Expr().when("attribute_exists(pk)")
-        for field, value in {**fields, "updated_at": now()}.items():
+    def update_pool(self, name: str, changes: PoolUpdate) -> WorkPool:
+        """Write only the fields ``changes`` gives, on the pool as it is now (one UpdateItem)."""
+        expr = Expr().when("attribute_exists(pk)")  # updating nothing is a typo: say so
+        for field, value in {**changes.changes(), "updated_at": now()}.items():
             expr.set(field, to_plain(value))
         try:
             item = self._update(
@@ -127,9 +129,9 @@ class ControlStore(StoreBase):
             ) from exc
         return WorkPool.model_validate(item)
 
-    def update_queue(self, pool: str, queue: str, **fields: Any) -> WorkPool:
+    def update_queue(self, pool: str, queue: str, changes: QueueUpdate) -> WorkPool:
         expr = Expr()
-        for field, value in fields.items():
+        for field, value in changes.changes().items():
             expr.set(f"queues.{queue}.{field}", to_plain(value))
         expr.set("updated_at", now())
         expr.when(f"attribute_exists({expr.name(f'queues.{queue}')})")
@@ -204,6 +206,21 @@ class ControlStore(StoreBase):
                     found[deployment.full_name] = deployment
                 request = response.get("UnprocessedKeys") or {}
         return found
+
+    def update_deployment(self, full_name: str, changes: DeploymentUpdate) -> Deployment:
+        """Write only the fields ``changes`` gives (a pause never undoes a concurrent redeploy)."""
+        expr = Expr().when("attribute_exists(pk)")
+        for field, value in {**changes.changes(), "updated_at": now()}.items():
+            expr.set(field, to_plain(value))
+        key = self._control_key(tables.DEPLOYMENT_PK, full_name)
+        try:
+            item = self._update(self.control, key, expr, "Update deployment")
+        except ConflictError as exc:
+            raise NotFoundError(
+                f"Deployment {full_name!r} not found. List deployments with "
+                "`pushpool deployment ls`."
+            ) from exc
+        return Deployment.model_validate(item)
 
     def delete_deployment(self, full_name: str) -> None:
         try:

@@ -8,6 +8,7 @@ Every state change is a conditional write built from :mod:`pushpool.core.states`
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from pushpool.aws.dynamodb.base import StoreBase
 from pushpool.aws.expressions import Expr
 from pushpool.core import tables
 from pushpool.core.models import FlowRun, State
+from pushpool.core.records import AwaitingStart, DueRun, Guard, NewerTaskEvent
 from pushpool.core.states import ALLOWED_FROM, StateType
 from pushpool.core.timeutil import iso, now
 from pushpool.errors import (
@@ -98,19 +100,18 @@ class RunStore(StoreBase):
         runs.sort(key=lambda r: r.created_at, reverse=True)
         return runs[:limit]
 
-    def due_runs(self, pool: str, until: datetime, *, limit: int = 1000) -> list[dict[str, Any]]:
+    def due_runs(self, pool: str, until: datetime, *, limit: int = 1000) -> list[DueRun]:
         """Runs of a pool needing the dispatcher by ``until``: SCHEDULED and due, or claims whose
         lease ran out. Reads the sparse ``due`` index only; items carry the projected attributes."""
-        return list(
-            self._query(
-                "Read due runs",
-                TableName=self.runs,
-                IndexName=tables.DUE_INDEX,
-                KeyConditionExpression="due_pool = :pool AND due_at <= :until",
-                ExpressionAttributeValues={":pool": {"S": pool}, ":until": {"S": iso(until)}},
-                MaxItems=limit,
-            )
+        items = self._query(
+            "Read due runs",
+            TableName=self.runs,
+            IndexName=tables.DUE_INDEX,
+            KeyConditionExpression="due_pool = :pool AND due_at <= :until",
+            ExpressionAttributeValues={":pool": {"S": pool}, ":until": {"S": iso(until)}},
+            MaxItems=limit,
         )
+        return [DueRun.from_projection(item) for item in items]
 
     def record_task_event(
         self, run: FlowRun, version: int, fields: dict[str, Any], *, started: bool = False
@@ -122,9 +123,8 @@ class RunStore(StoreBase):
             expr.set(key, to_plain(value))
         if started:
             expr.remove("due_pool", "due_at")
-        seen = expr.name("task_event_version")
         # events arrive out of order: an older version never overwrites a newer one
-        expr.when(f"attribute_not_exists({seen}) OR {seen} < {expr.value(version)}")
+        expr.when(_guard_condition(expr, NewerTaskEvent(version)))
         item = self._update(self.runs, {"id": {"S": run.id}}, expr, "Record task event")
         return FlowRun.model_validate(item)
 
@@ -139,56 +139,65 @@ class RunStore(StoreBase):
         fields: dict[str, Any] | None = None,
         remove: Iterable[str] = (),
         due_at: datetime | None = None,
-        condition: str | None = None,
-        condition_values: dict[str, Any] | None = None,
+        guard: Guard | None = None,
     ) -> FlowRun:
-        """Move ``run`` to ``target`` if its stored state allows it (see ``states.ALLOWED_FROM``).
+        """Move ``run`` to ``target`` if its stored state allows it (see ``states.ALLOWED_FROM``)
+        and ``guard`` holds.
 
         Final states and returns to SCHEDULED give back the run's concurrency slot in the same
         transaction, exactly once (the run's ``slot_held`` flag is the token). Raises
         StateTransitionError carrying the stored run when the condition fails.
         """
-        at = at or now()
+        move = _Move(target, message, at or now(), dict(fields or {}), tuple(remove), due_at, guard)
+        _check_fields(move.fields)
+        return self._apply(run, move)
+
+    def _apply(self, run: FlowRun, move: _Move) -> FlowRun:
+        releases = run.slot_held and (move.target.is_final or move.target is StateType.SCHEDULED)
+        expr = self._move_expression(run, move, releases)
+        if releases:
+            return self._transition_releasing(run, move, expr)
+        try:
+            item = self._update(
+                self.runs, {"id": {"S": run.id}}, expr, f"Set run {run.id} {move.target}"
+            )
+        except ConflictError as exc:
+            raise _transition_error(run, move.target, exc.current) from exc
+        return FlowRun.model_validate(item)
+
+    def _move_expression(self, run: FlowRun, move: _Move, releases: bool) -> Expr:
+        target, at = move.target, move.at
         expr = Expr()
         state = expr.name("state")
         allowed = ", ".join(expr.value(str(s)) for s in sorted(ALLOWED_FROM[target]))
         expr.when(f"{state} IN ({allowed})")
-        if condition:
-            expr.when(
-                condition.format(**{k: expr.value(v) for k, v in (condition_values or {}).items()})
-            )
-        expr.set("state", str(target)).set("state_message", message).set("updated_at", iso(at))
-        expr.append("state_history", [to_plain(State(type=target, timestamp=at, message=message))])
-        for key, value in (fields or {}).items():
+        if move.guard is not None:
+            expr.when(_guard_condition(expr, move.guard))
+        expr.set("state", str(target)).set("state_message", move.message)
+        expr.set("updated_at", iso(at))
+        history = State(type=target, timestamp=at, message=move.message)
+        expr.append("state_history", [to_plain(history)])
+        for key, value in move.fields.items():
             expr.set(key, to_plain(value))
-        releases = run.slot_held and (target.is_final or target is StateType.SCHEDULED)
-        to_remove = list(remove)
+        to_remove = list(move.remove)
         if target.is_final:
             expires = int((at + timedelta(days=self.settings.run_ttl_days)).timestamp())
             expr.set(tables.TTL_ATTRIBUTE, expires)
             to_remove += ["due_pool", "due_at", "lease_until"]
         elif target is StateType.SCHEDULED:
-            expr.set("due_pool", run.pool).set("due_at", iso(due_at or at))
+            expr.set("due_pool", run.pool).set("due_at", iso(move.due_at or at))
             to_remove += ["lease_until"]
         else:  # RUNNING or CANCELLING: no start deadline or lease left to watch
             to_remove += ["due_pool", "due_at", "lease_until"]
         if releases:
+            # the slot is given back once: whoever clears the flag gives it back
             expr.set("slot_held", False)
             expr.when(f"{expr.name('slot_held')} = {expr.value(True)}")
         if to_remove:
             expr.remove(*dict.fromkeys(to_remove))
-        run_key = {"id": {"S": run.id}}
-        if not releases:
-            try:
-                item = self._update(self.runs, run_key, expr, f"Set run {run.id} {target}")
-            except ConflictError as exc:
-                raise _transition_error(run, target, exc.current) from exc
-            return FlowRun.model_validate(item)
-        return self._transition_releasing(run, target, expr, message)
+        return expr
 
-    def _transition_releasing(
-        self, run: FlowRun, target: StateType, expr: Expr, message: str
-    ) -> FlowRun:
+    def _transition_releasing(self, run: FlowRun, move: _Move, expr: Expr) -> FlowRun:
         slot = Expr()
         for path in ("active_runs", f"queues.{run.queue}.active_runs"):
             slot.add_to(path, -1)
@@ -217,18 +226,51 @@ class RunStore(StoreBase):
         run_reason = reasons[0] if reasons else {}
         pool_reason = reasons[1] if len(reasons) > 1 else {}
         if run_reason.get("Code") == "ConditionalCheckFailed":
-            current = run_reason.get("Item")
-            stored = FlowRun.model_validate(from_item(current)) if current else None
+            current = from_item(run_reason["Item"]) if run_reason.get("Item") else None
+            stored = FlowRun.model_validate(current) if current else None
             if stored is not None and not stored.slot_held and stored.state == run.state:
-                # the slot was already given back; change the state without it
-                return self.transition(stored, target, message=message)
-            current_item = from_item(current) if current else None
-            raise _transition_error(run, target, current_item) from cancelled
+                # the slot was already given back: the same move, without giving it back again
+                return self._apply(stored, move)
+            raise _transition_error(run, move.target, current) from cancelled
         if pool_reason.get("Code") != "ConditionalCheckFailed":
             translate(cancelled, "Finish run", self.settings.endpoint_url)
-        # the pool is gone: finish the run without giving back a slot
-        without_pool = run.model_copy(update={"slot_held": False})
-        return self.transition(without_pool, target, message=message)
+        # the pool is gone: the same move, without giving back a slot to no pool
+        return self._apply(run.model_copy(update={"slot_held": False}), move)
+
+
+@dataclass(frozen=True)
+class _Move:
+    """One state change, whole, so a retry of it (without the slot) loses none of its parts."""
+
+    target: StateType
+    message: str
+    at: datetime
+    fields: dict[str, Any]
+    remove: tuple[str, ...]
+    due_at: datetime | None
+    guard: Guard | None
+
+
+_RUN_FIELDS = frozenset(FlowRun.model_fields)
+
+
+def _check_fields(fields: dict[str, Any]) -> None:
+    unknown = sorted(set(fields) - _RUN_FIELDS)
+    if unknown:
+        raise ValueError(f"Not fields of a flow run: {', '.join(unknown)}")
+
+
+def _guard_condition(expr: Expr, guard: Guard) -> str:
+    """The condition that makes a named guard hold, with every value a placeholder."""
+    if isinstance(guard, NewerTaskEvent):
+        seen = expr.name("task_event_version")
+        return f"attribute_not_exists({seen}) OR {seen} < {expr.value(guard.version)}"
+    if isinstance(guard, AwaitingStart):
+        return (
+            f"{expr.name('task_arn')} = {expr.value(guard.task_arn)} "
+            f"AND {expr.name('due_at')} = {expr.value(iso(guard.due_at))}"
+        )
+    raise TypeError(f"Unknown guard {guard!r}")
 
 
 def _transition_error(

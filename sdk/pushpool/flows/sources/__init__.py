@@ -1,1 +1,39 @@
-"""Where flow code lives."""
+"""Fetching a deployment's code for the runner: one fetcher per kind of source.
+
+:func:`fetch_code` dispatches on the source's type (``pushpool.core.sources``); a new kind
+registers its fetcher with ``@fetch_code.register`` and nothing branches on a name.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import singledispatch
+from pathlib import Path
+
+from pushpool.config import code_dir
+from pushpool.core.sources import GitSource, ImageSource
+from pushpool.errors import SourceError
+from pushpool.flows.sources import git
+
+log = logging.getLogger("pushpool.runner")
+
+
+@singledispatch
+def fetch_code(source: object, workdir: Path) -> Path:
+    """Make the source's code available under ``workdir``; returns the code's root."""
+    raise SourceError(f"No fetcher for code source {source!r}.")
+
+
+@fetch_code.register
+def _fetch_git(source: GitSource, workdir: Path) -> Path:
+    checkout = git.fetch(source.url, commit=source.commit, ref=source.ref, into=workdir / "code")
+    log.info("Cloned %s at %s", source.url, (checkout.commit or "")[:12])
+    return checkout.path
+
+
+@fetch_code.register
+def _fetch_image(source: ImageSource, workdir: Path) -> Path:
+    return Path(code_dir())  # baked in: where the image's working directory is
+
+
+__all__ = ["fetch_code"]

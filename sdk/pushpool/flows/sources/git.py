@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from pushpool.config import git_token
 from pushpool.errors import SourceError
-
-TOKEN_VARIABLES = ("PUSHPOOL_GIT_TOKEN", "GITHUB_TOKEN", "GITLAB_TOKEN")
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ def strip_credentials(url: str) -> str:
 
 def _with_token(url: str) -> str:
     parts = urlsplit(url)
-    token = next((os.environ[v] for v in TOKEN_VARIABLES if os.environ.get(v)), None)
+    token = git_token()
     if parts.scheme != "https" or not token or parts.username:
         return url
     host = parts.hostname or ""

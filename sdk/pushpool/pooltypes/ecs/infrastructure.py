@@ -1,73 +1,83 @@
-"""Turning a claimed run into an ECS launch: render the pool's template with the merged variables,
-fill in the default network, and find (or register once) the task definition for its content.
+"""How ``ecs:push`` runs are launched: render the pool's template with the merged variables, fill in
+the default network, find (or register once) the task definition for its content, and RunTask
+under the pool's pace; stop a run's task with StopTask.
 
 Holds what a dispatcher container keeps between runs: the default VPC's subnets and the task
-definitions it has seen, looked up in memory, then in the store, registered only when new.
+definitions it has seen (looked up in memory, then in the store, registered only when new). Safe
+to share between the dispatcher's worker threads. The ECS and EC2 adapters are injected.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from pushpool.config import Settings
 from pushpool.core import templates
 from pushpool.core.models import Deployment, FlowRun, WorkPool
+from pushpool.core.pacing import RateLimiter
+from pushpool.core.ports import ControlStore
+from pushpool.core.records import Launched
 from pushpool.errors import LaunchConfigurationError
 from pushpool.pooltypes.ecs.launch import LaunchRequest, build_launch
+from pushpool.pooltypes.ecs.template import POOL_TYPE
 
 if TYPE_CHECKING:
-    from pushpool.aws.dynamodb import Store
     from pushpool.aws.ec2 import Ec2, Network
     from pushpool.aws.ecs import Ecs
 
 
-@dataclass
-class Started:
-    """A task started (or found) for a claimed run, not yet recorded on the run."""
+class EcsInfrastructure:
+    """The ``ecs:push`` side of the dispatcher (``pushpool.core.ports.Infrastructure``)."""
 
-    run: FlowRun
-    request: LaunchRequest
-    task_arn: str
-    cluster: str
-    task_definition_arn: str
+    pool_type = POOL_TYPE
 
-    def fields(self) -> dict[str, Any]:
-        return {
-            "task_arn": self.task_arn,
-            "cluster": self.cluster,
-            "task_definition_arn": self.task_definition_arn or None,
-            "log_group": self.request.log_group,
-            "log_stream": self.request.log_stream(self.task_arn),
-            "state_message": f"Launched ECS task {self.task_arn.rsplit('/', 1)[-1]}",
-        }
-
-
-class Launcher:
-    """Launch requests for one dispatcher; safe to share between its worker threads."""
-
-    def __init__(self, store: Store, ecs: Ecs, ec2: Ec2 | None = None) -> None:
+    def __init__(
+        self,
+        store: ControlStore,
+        ecs: Ecs,
+        ec2: Ec2 | None = None,
+        *,
+        limiter: RateLimiter | None = None,
+        settings: Settings | None = None,
+    ) -> None:
         self.store = store
         self.ecs = ecs
         self.ec2 = ec2
-        self.settings = store.settings
+        self.settings = settings or store.settings
+        # Fargate allows 20 RunTask calls per second: pace ourselves rather than be throttled
+        self.limiter = limiter or RateLimiter(self.settings.runtask_rate)
         self._network: Network | None = None
         self._task_definitions: dict[str, str] = {}
         self._task_definition_lock = threading.Lock()
         self._network_lock = threading.Lock()
 
+    # ---------------------------------------------------------------- the port
+    def launch(
+        self, run: FlowRun, pool: WorkPool, deployment: Deployment, *, adopt: bool = False
+    ) -> Launched:
+        request = self.prepare(run, pool, deployment)
+        if adopt:
+            existing = self.ecs.find_tasks(request.cluster, run.id)
+            if existing:  # launched before its dispatcher died: record it, launch nothing
+                return self._launched(run, request, existing[0], request.cluster or "", None, True)
+        arn = self.task_definition(request)
+        self.limiter.acquire()
+        task = self.ecs.run_task(request, arn)
+        cluster = task.cluster_arn or request.cluster or ""
+        return self._launched(run, request, task.task_arn, cluster, task.task_definition_arn)
+
+    def stop(self, run: FlowRun, reason: str) -> None:
+        if run.task_arn:
+            self.ecs.stop_task(run.cluster, run.task_arn, reason)
+
+    # ---------------------------------------------------------------- steps
     def prepare(self, run: FlowRun, pool: WorkPool, deployment: Deployment) -> LaunchRequest:
         """Merge variables, render the template, build the ECS requests."""
         variables = templates.resolve_job_variables(
             pool.base_job_template, deployment.job_variables, run.job_variables
         )
-        context = {
-            "pool_name": pool.name,
-            "run_id": run.id,
-            "run_name": run.name,
-            "flow_name": run.flow_name,
-            "deployment_name": deployment.name,
-        }
+        context = templates.run_context(pool.name, run, deployment.name)
         config = templates.render_job_configuration(pool.base_job_template, variables, context)
         request = build_launch(
             config, run, region=self.settings.region, runner_env=self.settings.environment()
@@ -105,3 +115,23 @@ class Launcher:
                     self.store.put_task_definition(request.content_hash, arn)
                 self._task_definitions[request.content_hash] = arn
         return arn
+
+    @staticmethod
+    def _launched(
+        run: FlowRun,
+        request: LaunchRequest,
+        task_arn: str,
+        cluster: str,
+        task_definition_arn: str | None,
+        adopted: bool = False,
+    ) -> Launched:
+        return Launched(
+            run=run,
+            task_arn=task_arn,
+            cluster=cluster,
+            task_definition_arn=task_definition_arn,
+            log_group=request.log_group,
+            log_stream=request.log_stream(task_arn),
+            message=f"Launched ECS task {task_arn.rsplit('/', 1)[-1]}",
+            adopted=adopted,
+        )

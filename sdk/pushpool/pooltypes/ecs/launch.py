@@ -14,12 +14,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pushpool import contracts
 from pushpool.core.models import FlowRun
-from pushpool.errors import TemplateError
+from pushpool.pooltypes.ecs.checks import check_configuration, whole_number
 
 RUNNER_COMMAND = ["pushpool-runner"]
 LOG_STREAM_PREFIX = "pushpool"
-TAG_PREFIX = "pushpool:"
 _TAG_VALUE = re.compile(r"[^\w .:/=+\-@]")
 _GROUP = re.compile(r"[^A-Za-z0-9_:\-]")
 
@@ -41,10 +41,6 @@ class LaunchRequest:
         return f"{LOG_STREAM_PREFIX}/{self.container_name}/{task_arn.rsplit('/', 1)[-1]}"
 
 
-def family_name(pool: str) -> str:
-    return f"pushpool-{pool}"[:255]
-
-
 def default_log_group(pool: str) -> str:
     return f"/pushpool/{pool}"
 
@@ -61,11 +57,11 @@ def run_tags(run: FlowRun, labels: dict[str, str]) -> dict[str, str]:
     tags = {str(k): str(v) for k, v in labels.items()}
     tags.update(
         {
-            f"{TAG_PREFIX}run-id": run.id,
-            f"{TAG_PREFIX}run-name": run.name,
-            f"{TAG_PREFIX}deployment": run.deployment,
-            f"{TAG_PREFIX}flow": run.flow_name,
-            f"{TAG_PREFIX}pool": run.pool,
+            contracts.RUN_ID_TAG: run.id,
+            contracts.RUN_NAME_TAG: run.name,
+            contracts.DEPLOYMENT_TAG: run.deployment,
+            contracts.FLOW_TAG: run.flow_name,
+            contracts.POOL_TAG: run.pool,
         }
     )
     return {k[:128]: _TAG_VALUE.sub("_", v)[:256] for k, v in tags.items()}
@@ -79,13 +75,32 @@ def build_launch(
     runner_env: dict[str, str],
 ) -> LaunchRequest:
     """Build RegisterTaskDefinition and RunTask arguments for one run."""
+    check_configuration(config)
+    taskdef, container_name, log_group = _task_definition(config, run, region)
+    content_hash = hashlib.sha256(
+        json.dumps(taskdef, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()[:32]
+    tags = run_tags(run, config.get("labels") or {})
+    request = _run_task(config, run, container_name, runner_env, tags)
+    vpc = request["networkConfiguration"]["awsvpcConfiguration"]
+    return LaunchRequest(
+        task_definition=taskdef,
+        run_task=request,
+        content_hash=content_hash,
+        cluster=config.get("cluster"),
+        container_name=container_name,
+        log_group=log_group,
+        needs_network=not vpc.get("subnets"),
+        tags=tags,
+    )
+
+
+def _task_definition(
+    config: dict[str, Any], run: FlowRun, region: str
+) -> tuple[dict[str, Any], str, str]:
+    """The task definition (what no run may override), its flow container's name, its logs."""
     taskdef = dict(config.get("task_definition") or {})
     containers = [dict(c) for c in taskdef.get("containerDefinitions") or []]
-    if not containers:
-        raise TemplateError(
-            "The job configuration's task_definition has no containerDefinitions. "
-            "Restore them from `pushpool pool get-default-base-job-template`."
-        )
     container_name = str(config.get("container_name") or containers[0].get("name") or "flow")
     log_group = str(config.get("log_group") or default_log_group(run.pool))
     flow = next((c for c in containers if c.get("name") == container_name), containers[0])
@@ -106,25 +121,29 @@ def build_launch(
     if secrets:
         flow["secrets"] = [{"name": k, "valueFrom": v} for k, v in sorted(secrets.items())]
     if "memory" in flow:
-        flow["memory"] = int(flow["memory"])
+        flow["memory"] = whole_number(flow["memory"], "memory")
     taskdef["containerDefinitions"] = containers
-    taskdef["family"] = family_name(run.pool)
+    taskdef["family"] = contracts.task_family(run.pool)
     for key in ("cpu", "memory"):
         if key in taskdef:
-            taskdef[key] = str(taskdef[key])
-    content_hash = hashlib.sha256(
-        json.dumps(taskdef, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()[:32]
+            taskdef[key] = str(whole_number(taskdef[key], key))  # ECS wants strings here
+    return taskdef, container_name, log_group
 
+
+def _run_task(
+    config: dict[str, Any],
+    run: FlowRun,
+    container_name: str,
+    runner_env: dict[str, str],
+    tags: dict[str, str],
+) -> dict[str, Any]:
+    """RunTask's arguments: everything that differs per run."""
     environment = {**(config.get("env") or {}), **runner_env, "PUSHPOOL_RUN_ID": run.id}
     override: dict[str, Any] = {
         "name": container_name,
         "environment": [{"name": k, "value": str(v)} for k, v in sorted(environment.items())],
+        "command": [str(part) for part in config.get("command") or RUNNER_COMMAND],
     }
-    command = config.get("command") or RUNNER_COMMAND
-    override["command"] = [str(part) for part in command]
-
-    tags = run_tags(run, config.get("labels") or {})
     network = dict(config.get("network_configuration") or {})
     vpc = dict(network.get("awsvpcConfiguration") or {})
     vpc.setdefault("securityGroups", [])
@@ -137,21 +156,11 @@ def build_launch(
         "clientToken": client_token(run),
         "networkConfiguration": {"awsvpcConfiguration": vpc},
     }
-    cluster = config.get("cluster")
-    if cluster:
-        request["cluster"] = cluster
+    if config.get("cluster"):
+        request["cluster"] = config["cluster"]
     if config.get("launch_type") == "FARGATE_SPOT":
         # a capacity provider strategy and a launch type are mutually exclusive in RunTask
         request["capacityProviderStrategy"] = [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
     else:
         request["launchType"] = "FARGATE"
-    return LaunchRequest(
-        task_definition=taskdef,
-        run_task=request,
-        content_hash=content_hash,
-        cluster=cluster,
-        container_name=container_name,
-        log_group=log_group,
-        needs_network=not vpc.get("subnets"),
-        tags=tags,
-    )
+    return request

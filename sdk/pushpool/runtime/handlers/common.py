@@ -1,9 +1,12 @@
-"""Shared wiring for the Lambda handlers: Powertools logger/metrics and lazily built adapters."""
+"""Shared wiring for the Lambda handlers: Powertools logger/metrics and lazily built adapters.
+
+Names (namespace, services, metric names) come from ``pushpool.contracts``, the ones the Pulumi
+program's dashboard and alarms read; settings (tables, served pools) from ``pushpool.config``.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 from functools import lru_cache
 
 from aws_lambda_powertools import Logger, Metrics
@@ -11,12 +14,11 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 
 from pushpool.aws.clients import Clients, default_clients
 from pushpool.aws.dynamodb import Store
-
-NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "pushpool")
+from pushpool.contracts import METRICS_NAMESPACE
 
 
 def make_logger(service: str) -> Logger:
-    logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", service))
+    logger = Logger(service=service)
     # pushpool.* loggers log with extra={"run_id": ...}; give them the same JSON output
     copy_config_to_registered_loggers(source_logger=logger, include={"pushpool"})
     logging.getLogger("pushpool").setLevel(logger.log_level)
@@ -24,7 +26,7 @@ def make_logger(service: str) -> Logger:
 
 
 def make_metrics(service: str) -> Metrics:
-    metrics = Metrics(namespace=NAMESPACE, service=service)
+    metrics = Metrics(namespace=METRICS_NAMESPACE, service=service)
     pools = served_pools()
     if pools and len(pools) == 1:  # the dashboard and alarms select on the pool dimension
         metrics.set_default_dimensions(pool=pools[0])
@@ -41,5 +43,7 @@ def store() -> Store:
 
 
 def served_pools() -> list[str] | None:
-    pools = os.environ.get("PUSHPOOL_POOL", "")
-    return [p.strip() for p in pools.split(",") if p.strip()] or None
+    """The pools this function serves (``PUSHPOOL_POOL``); None for all of them."""
+    from pushpool.config import load_settings
+
+    return list(load_settings().pools) or None

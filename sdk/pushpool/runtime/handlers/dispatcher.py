@@ -4,7 +4,6 @@ SCHEDULED runs, launched at once)."""
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import timedelta
 from functools import lru_cache
@@ -12,35 +11,28 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pushpool.aws.ec2 import Ec2
-from pushpool.aws.ecs import Ecs
+from pushpool.contracts import DISPATCHER_SERVICE, Metric
 from pushpool.dispatch import Dispatcher, TickReport
+from pushpool.pooltypes import infrastructures
 from pushpool.runtime.handlers import common
 
-logger = common.make_logger("pushpool-dispatcher")
-metrics = common.make_metrics("pushpool-dispatcher")
+logger = common.make_logger(DISPATCHER_SERVICE)
+metrics = common.make_metrics(DISPATCHER_SERVICE)
 SAFETY_MARGIN_SECONDS = 5.0
 
 
 @lru_cache(maxsize=1)
 def dispatcher() -> Dispatcher:
-    clients = common.clients()
-    return Dispatcher(common.store(), Ecs(clients), Ec2(clients), pools=common.served_pools())
+    store = common.store()
+    return Dispatcher(store, infrastructures(store, common.clients()), pools=common.served_pools())
 
 
 def emit(report: TickReport) -> None:
-    metrics.add_metric(name="RunsDispatched", unit=MetricUnit.Count, value=len(report.dispatched))
-    metrics.add_metric(name="RunsLaunchFailed", unit=MetricUnit.Count, value=len(report.failed))
-    metrics.add_metric(name="RunsThrottled", unit=MetricUnit.Count, value=len(report.throttled))
-    if report.deferred:
-        metrics.add_metric(name="RunsDeferred", unit=MetricUnit.Count, value=len(report.deferred))
-    if report.crashed:
-        metrics.add_metric(
-            name="RunsStartTimedOut", unit=MetricUnit.Count, value=len(report.crashed)
-        )
+    for metric, count in report.metrics():
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=count)
     for lateness in report.lateness_ms:
         metrics.add_metric(
-            name="DispatchLatenessMs", unit=MetricUnit.Milliseconds, value=max(lateness, 0.0)
+            name=Metric.DISPATCH_LATENESS_MS, unit=MetricUnit.Milliseconds, value=max(lateness, 0.0)
         )
 
 
@@ -62,20 +54,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         report = dispatcher().handle_records(records, until=until)
     else:
         logger.append_keys(trigger="schedule")
-        horizon = int(
-            os.environ.get(
-                "PUSHPOOL_DISPATCH_HORIZON_SECONDS", dispatcher().settings.dispatch_horizon_seconds
-            )
-        )
-        report = dispatcher().tick(horizon=timedelta(seconds=horizon), until=until)
+        horizon = timedelta(seconds=dispatcher().settings.dispatch_horizon_seconds)
+        report = dispatcher().tick(horizon=horizon, until=until)
     emit(report)
-    summary = {
-        "dispatched": len(report.dispatched),
-        "failed": len(report.failed),
-        "throttled": len(report.throttled),
-        "crashed": len(report.crashed),
-        "deferred": len(report.deferred),
-        "blocked": report.blocked,
-    }
+    summary = report.summary()
     logger.info("dispatch pass done", extra=summary)
     return summary

@@ -6,13 +6,29 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pushpool.events import TaskEvent, handle_task_event
+from pushpool.contracts import TASK_EVENTS_SERVICE, Metric
+from pushpool.core.outcomes import EventOutcome
+from pushpool.core.task_events import TaskEvent
+from pushpool.dispatch import handle_task_event
 from pushpool.runtime.handlers import common
 
-logger = common.make_logger("pushpool-task-events")
-metrics = common.make_metrics("pushpool-task-events")
+logger = common.make_logger(TASK_EVENTS_SERVICE)
+metrics = common.make_metrics(TASK_EVENTS_SERVICE)
 
-_OUTCOME_METRICS = {"marked CRASHED": "RunsCrashed", "marked CANCELLED": "RunsCancelled"}
+OUTCOME_METRICS = {
+    EventOutcome.CRASHED: Metric.RUNS_CRASHED,
+    EventOutcome.CANCELLED: Metric.RUNS_CANCELLED,
+}
+
+
+def outcome_metric(task: TaskEvent, outcome: EventOutcome) -> Metric | None:
+    """The metric one applied event counts for: a crash or cancel, or the end of a run whose
+    container exited (0: completed, else failed) as the runner had recorded."""
+    if outcome in OUTCOME_METRICS:
+        return OUTCOME_METRICS[outcome]
+    if outcome is EventOutcome.RECORDED and task.stopped and task.exit_code is not None:
+        return Metric.RUNS_COMPLETED if task.exit_code == 0 else Metric.RUNS_FAILED
+    return None
 
 
 @metrics.log_metrics
@@ -21,12 +37,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     task = TaskEvent.from_event(event)
     logger.append_keys(run_id=task.run_id, task_arn=task.task_arn, version=task.version)
     outcome = handle_task_event(common.store(), event)
-    metric = _OUTCOME_METRICS.get(outcome)
-    if metric:
+    metric = outcome_metric(task, outcome)
+    if metric is not None:
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
-    if task.last_status == "STOPPED" and task.exit_code is not None:
-        name = "RunsCompleted" if task.exit_code == 0 else "RunsFailed"
-        if outcome.startswith("recorded"):
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     logger.info("task event applied", extra={"outcome": outcome, "status": task.last_status})
-    return {"outcome": outcome}
+    result: dict[str, Any] = {"outcome": str(outcome)}
+    if outcome is EventOutcome.RECORDED:
+        result["status"] = task.last_status
+    return result

@@ -1,0 +1,166 @@
+"""The SDK's client: every write the CLI can make, from Python, through the same service functions.
+
+    from pushpool import get_client
+
+    client = get_client()                     # the tables of PUSHPOOL_PREFIX (AWS_ENDPOINT_URL honoured)
+    client.pause_pool("my-pool")
+    run = client.create_run("my-flow/hello-deploy", parameters={"name": "Ada"})
+    client.cancel_run(run.id)
+
+The CLI's commands are each argument parsing, one call of this client, and rendering.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from pushpool import services
+from pushpool.core.models import Deployment, FlowRun, WorkPool
+from pushpool.core.ports import Infrastructure, Store
+from pushpool.core.states import StateType
+from pushpool.core.updates import PoolUpdate, QueueUpdate
+from pushpool.errors import NotFoundError
+from pushpool.pooltypes import DEFAULT_POOL_TYPE, pool_type
+
+if TYPE_CHECKING:
+    from pushpool.aws.clients import Clients
+
+
+class Client:
+    """Pools, queues, deployments and runs. ``store`` defaults to the DynamoDB tables named by the
+    settings (``PUSHPOOL_PREFIX``); ``clients`` to the process's boto3 client factory."""
+
+    def __init__(self, store: Store | None = None, clients: Clients | None = None) -> None:
+        if store is None:
+            from pushpool.aws.dynamodb import Store as DynamoStore
+
+            store = DynamoStore(clients)
+        self.store = store
+        self._clients = clients or getattr(store, "clients", None)
+
+    # ---------------------------------------------------------------- pools
+    def create_pool(self, name: str, **options: Any) -> WorkPool:
+        """``pool_type``, ``base_job_template``, ``concurrency_limit``, ``description``,
+        ``overwrite``: see :func:`pushpool.services.create_pool`."""
+        return services.create_pool(self.store, name, **options)
+
+    def get_pool(self, name: str) -> WorkPool:
+        return self.store.get_pool(name)
+
+    def list_pools(self) -> list[WorkPool]:
+        return self.store.list_pools()
+
+    def update_pool(self, name: str, **changes: Any) -> WorkPool:
+        """Only the fields given change (``PoolUpdate``'s: paused, concurrency_limit, ...)."""
+        return services.update_pool(self.store, name, PoolUpdate(**changes))
+
+    def pause_pool(self, name: str) -> WorkPool:
+        return services.pause_pool(self.store, name)
+
+    def resume_pool(self, name: str) -> WorkPool:
+        return services.resume_pool(self.store, name)
+
+    def set_pool_concurrency_limit(self, name: str, limit: int) -> WorkPool:
+        return services.set_pool_concurrency_limit(self.store, name, limit)
+
+    def clear_pool_concurrency_limit(self, name: str) -> WorkPool:
+        return services.clear_pool_concurrency_limit(self.store, name)
+
+    def delete_pool(self, name: str) -> None:
+        services.delete_pool(self.store, name)
+
+    # ---------------------------------------------------------------- queues
+    def create_queue(self, pool: str, name: str, **options: Any) -> WorkPool:
+        """``priority``, ``concurrency_limit``, ``description``."""
+        return services.create_queue(self.store, pool, name, **options)
+
+    def update_queue(self, pool: str, name: str, **changes: Any) -> WorkPool:
+        return services.update_queue(self.store, pool, name, QueueUpdate(**changes))
+
+    def pause_queue(self, pool: str, name: str) -> WorkPool:
+        return services.pause_queue(self.store, pool, name)
+
+    def resume_queue(self, pool: str, name: str) -> WorkPool:
+        return services.resume_queue(self.store, pool, name)
+
+    def set_queue_concurrency_limit(self, pool: str, name: str, limit: int) -> WorkPool:
+        return services.set_queue_concurrency_limit(self.store, pool, name, limit)
+
+    def set_queue_priority(self, pool: str, name: str, priority: int) -> WorkPool:
+        return services.set_queue_priority(self.store, pool, name, priority)
+
+    # ---------------------------------------------------------------- deployments
+    def get_deployment(self, full_name: str) -> Deployment:
+        return self.store.get_deployment(full_name)
+
+    def list_deployments(self) -> list[Deployment]:
+        return self.store.list_deployments()
+
+    def save_deployment(self, deployment: Deployment) -> tuple[Deployment, bool]:
+        return services.save_deployment(self.store, deployment)
+
+    def pause_deployment(self, full_name: str) -> Deployment:
+        return services.pause_deployment(self.store, full_name)
+
+    def resume_deployment(self, full_name: str) -> Deployment:
+        return services.resume_deployment(self.store, full_name)
+
+    def delete_deployment(self, full_name: str) -> None:
+        services.delete_deployment(self.store, full_name)
+
+    # ---------------------------------------------------------------- runs
+    def create_run(
+        self,
+        deployment: str,
+        *,
+        parameters: dict[str, Any] | None = None,
+        job_variables: dict[str, Any] | None = None,
+        scheduled_at: datetime | None = None,
+        start_in: timedelta | None = None,
+        tags: list[str] | None = None,
+    ) -> FlowRun:
+        return services.create_run(
+            self.store,
+            deployment,
+            parameters=parameters,
+            job_variables=job_variables,
+            scheduled_at=scheduled_at,
+            start_in=start_in,
+            tags=tags,
+        )
+
+    def get_run(self, run_id: str) -> FlowRun:
+        return self.store.get_run(run_id)
+
+    def list_runs(
+        self,
+        *,
+        pool: str | None = None,
+        state: StateType | None = None,
+        deployment: str | None = None,
+        limit: int = 50,
+    ) -> list[FlowRun]:
+        return self.store.list_runs(pool=pool, state=state, deployment=deployment, limit=limit)
+
+    def cancel_run(self, run_id: str) -> FlowRun:
+        run = self.store.get_run(run_id)
+        return services.cancel_run(self.store, self._infrastructure(run.pool), run_id)
+
+    def why_waiting(self, run: FlowRun) -> str | None:
+        return services.why_waiting(self.store, run)
+
+    def _infrastructure(self, pool_name: str) -> Infrastructure | None:
+        """What stops a run's task: its pool type's infrastructure."""
+        from pushpool.aws.clients import default_clients
+
+        try:
+            kind = self.store.get_pool(pool_name).type
+        except NotFoundError:
+            kind = DEFAULT_POOL_TYPE
+        return pool_type(kind).infrastructure(self.store, self._clients or default_clients())
+
+
+def get_client(store: Store | None = None) -> Client:
+    """A client for the configured tables (``PUSHPOOL_PREFIX``, ``AWS_ENDPOINT_URL``)."""
+    return Client(store)

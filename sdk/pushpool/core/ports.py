@@ -1,0 +1,119 @@
+"""What the core needs from the outside world, stated as protocols the adapters implement.
+
+- :class:`Store`: pools, queues, deployments, task definitions and runs, with intent methods (claim,
+  record a launch, move a run if a named guard holds). Every method is atomic; a lost race raises
+  ``ConflictError`` (``StateTransitionError`` for runs) carrying what is stored now. No condition
+  text or AWS type crosses this line: guards are :mod:`pushpool.core.records` data.
+  ``pushpool.aws.dynamodb.Store`` is the implementation; tests may use an in-memory one.
+- :class:`Infrastructure`: how one pool type launches a claimed run and stops it
+  (``pushpool.pooltypes.ecs.EcsInfrastructure`` for ``ecs:push``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from pushpool.config import Settings
+from pushpool.core.models import Deployment, FlowRun, WorkPool, WorkQueue
+from pushpool.core.records import Claim, DueRun, Guard, Launched
+from pushpool.core.states import StateType
+from pushpool.core.updates import DeploymentUpdate, PoolUpdate, QueueUpdate
+
+
+class ControlStore(Protocol):
+    """Pools (with their queues and counters), deployments and task definitions."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def create_pool(self, pool: WorkPool, *, overwrite: bool = False) -> WorkPool: ...
+    def get_pool(self, name: str) -> WorkPool: ...
+    def list_pools(self) -> list[WorkPool]: ...
+    def update_pool(self, name: str, changes: PoolUpdate) -> WorkPool: ...
+    def delete_pool(self, name: str) -> None: ...
+
+    def create_queue(self, pool: str, queue: WorkQueue) -> WorkPool: ...
+    def update_queue(self, pool: str, queue: str, changes: QueueUpdate) -> WorkPool: ...
+
+    def put_deployment(self, deployment: Deployment) -> tuple[Deployment, bool]: ...
+    def find_deployment(self, full_name: str) -> Deployment | None: ...
+    def get_deployment(self, full_name: str) -> Deployment: ...
+    def get_deployments(self, full_names: Iterable[str]) -> dict[str, Deployment]: ...
+    def list_deployments(self) -> list[Deployment]: ...
+    def update_deployment(self, full_name: str, changes: DeploymentUpdate) -> Deployment: ...
+    def delete_deployment(self, full_name: str) -> None: ...
+
+    def get_task_definition(self, content_hash: str) -> str | None: ...
+    def put_task_definition(self, content_hash: str, arn: str) -> None: ...
+
+
+class RunStore(Protocol):
+    """Flow runs: created SCHEDULED, claimed once, launched, moved through the state machine."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def create_run(self, run: FlowRun) -> FlowRun: ...
+    def get_run(self, run_id: str) -> FlowRun: ...
+    def list_runs(
+        self,
+        *,
+        pool: str | None = None,
+        state: StateType | None = None,
+        deployment: str | None = None,
+        limit: int = 50,
+    ) -> list[FlowRun]: ...
+    def due_runs(self, pool: str, until: datetime, *, limit: int = 1000) -> list[DueRun]: ...
+
+    def claim(
+        self, due: DueRun, *, at: datetime, lease: timedelta, redrive: bool = False
+    ) -> Claim: ...
+    def claim_many(
+        self, due: Sequence[DueRun], *, pool: WorkPool, at: datetime, lease: timedelta
+    ) -> list[Claim]: ...
+    def record_launch(
+        self, launched: Launched, *, at: datetime, deadline: datetime | None = None
+    ) -> FlowRun: ...
+    def record_launches(
+        self, launches: Sequence[Launched], *, at: datetime, deadline: datetime
+    ) -> list[FlowRun] | None: ...
+    def record_task_event(
+        self, run: FlowRun, version: int, facts: dict[str, Any], *, started: bool = False
+    ) -> FlowRun: ...
+    def transition(
+        self,
+        run: FlowRun,
+        target: StateType,
+        *,
+        message: str = "",
+        at: datetime | None = None,
+        fields: dict[str, Any] | None = None,
+        remove: Iterable[str] = (),
+        due_at: datetime | None = None,
+        guard: Guard | None = None,
+    ) -> FlowRun: ...
+
+
+class Store(ControlStore, RunStore, Protocol):
+    """Everything pushpool keeps."""
+
+
+class Infrastructure(Protocol):
+    """How runs of one pool type are launched and stopped (the dispatcher's side of a type)."""
+
+    pool_type: str
+
+    def launch(
+        self, run: FlowRun, pool: WorkPool, deployment: Deployment, *, adopt: bool = False
+    ) -> Launched:
+        """Start the claimed run's task. With ``adopt``, a task already started for this attempt
+        is returned (``adopted``) instead of starting another. Raises ``ThrottledError`` (retry
+        later), ``LaunchConfigurationError`` or ``ValidationError`` (the run cannot launch) or
+        ``AwsError`` (unknown trouble)."""
+        ...
+
+    def stop(self, run: FlowRun, reason: str) -> None:
+        """Stop the run's task (no-op when it has none)."""
+        ...

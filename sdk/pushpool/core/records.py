@@ -1,0 +1,117 @@
+"""Typed records that cross the store port: due runs, claims, launches, and the named guards a
+state change can carry. Pure data; the DynamoDB adapter turns guards into condition expressions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pushpool.core.models import DEFAULT_QUEUE, FlowRun
+from pushpool.core.outcomes import ClaimOutcome
+from pushpool.core.states import StateType
+from pushpool.core.timeutil import parse_iso
+
+
+class DueKind(StrEnum):
+    """Why a run is in the due index, and so what the dispatcher does with it."""
+
+    CLAIM = "claim"  # SCHEDULED and due: claim it, launch it
+    REDRIVE = "redrive"  # PENDING without a task, its claim's lease over: launch it again
+    DEADLINE = "deadline"  # PENDING with a task past its start deadline: stop it, crash the run
+    SKIP = "skip"  # anything else (a stale stream record): nothing to do
+
+
+@dataclass(frozen=True)
+class DueRun:
+    """A run as the due index (or a stream record) shows it: enough to order, filter and claim
+    it without reading it again."""
+
+    run: FlowRun
+    due_at: datetime
+
+    @classmethod
+    def from_projection(cls, item: Mapping[str, Any]) -> DueRun:
+        """From the index's plain attributes (``due_pool`` names the pool)."""
+        fields = {**item, "pool": item.get("due_pool") or item.get("pool")}
+        return cls(FlowRun.model_validate(fields), parse_iso(item["due_at"]))
+
+    @property
+    def id(self) -> str:
+        return self.run.id
+
+    @property
+    def pool(self) -> str:
+        return self.run.pool
+
+    @property
+    def queue(self) -> str:
+        return self.run.queue or DEFAULT_QUEUE
+
+    @property
+    def deployment(self) -> str:
+        return self.run.deployment
+
+    @property
+    def kind(self) -> DueKind:
+        if self.run.state is StateType.SCHEDULED:
+            return DueKind.CLAIM
+        if self.run.state is StateType.PENDING:
+            return DueKind.DEADLINE if self.run.task_arn else DueKind.REDRIVE
+        return DueKind.SKIP
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim's result: the run as claimed (PENDING, holding its slot) when CLAIMED."""
+
+    outcome: ClaimOutcome
+    run: FlowRun | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Launched:
+    """A task started (or found started) for a claimed run, to be recorded on it."""
+
+    run: FlowRun
+    task_arn: str
+    cluster: str
+    task_definition_arn: str | None
+    log_group: str | None
+    log_stream: str | None
+    message: str
+    adopted: bool = False  # started by an earlier dispatcher that died before recording it
+
+    def fields(self) -> dict[str, Any]:
+        """The run's attributes that record this launch."""
+        return {
+            "task_arn": self.task_arn,
+            "cluster": self.cluster,
+            "task_definition_arn": self.task_definition_arn or None,
+            "log_group": self.log_group,
+            "log_stream": self.log_stream,
+            "state_message": self.message,
+        }
+
+
+# ---------------------------------------------------------------- guards on state changes
+@dataclass(frozen=True)
+class NewerTaskEvent:
+    """Only if no task event as new as this one was applied (events arrive out of order)."""
+
+    version: int
+
+
+@dataclass(frozen=True)
+class AwaitingStart:
+    """Only the launch seen overdue: the same task, still in the due index with the same start
+    deadline (a task that reached RUNNING meanwhile has left the index)."""
+
+    task_arn: str
+    due_at: datetime
+
+
+Guard = NewerTaskEvent | AwaitingStart

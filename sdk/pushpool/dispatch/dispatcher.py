@@ -1,0 +1,305 @@
+"""The dispatcher: find due runs, claim each exactly once, launch one task per run.
+
+Orchestration only, over the core's ports: the store (``core.ports.Store``) and one infrastructure
+per pool type (``core.ports.Infrastructure``, injected). Order and limits are ``core.rules``';
+each run's launch is :mod:`pushpool.dispatch.launching`'s. Must never call boto3 and never write a
+run's state except through the store.
+
+A due item (from the sparse ``due`` index or a stream record) is one of (``core.records.DueKind``):
+- CLAIM: SCHEDULED and due; claimed with its slot (up to 25 runs in one transaction), launched,
+  recorded (one transaction for the runs claimed together);
+- REDRIVE: PENDING without a task, lease expired: a claim whose dispatcher died; launched again
+  with the same client token (AWS dedupes), after adopting a task already started for it;
+- DEADLINE: PENDING with a task past its start deadline: the task is stopped, the run crashed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from pushpool.config import Settings
+from pushpool.contracts import matches_stream_filter
+from pushpool.core.models import Deployment, WorkPool
+from pushpool.core.outcomes import RunOutcome
+from pushpool.core.ports import Infrastructure, Store
+from pushpool.core.records import DueKind, DueRun
+from pushpool.core.rules import CLAIM_BATCH, Room, blocked_reason, order_due, rotate_within_priority
+from pushpool.core.timeutil import now
+from pushpool.dispatch.crashes import expire_start
+from pushpool.dispatch.launching import Launching
+from pushpool.dispatch.report import TickReport
+
+log = logging.getLogger("pushpool.dispatch")
+
+# TAKEN claims in one pass after which a dispatcher assumes others work the same list
+CONTENTION_LIMIT = 8
+CONTENDED_PASSES = 5
+Requery = Callable[[], list[DueRun]]
+
+
+class Dispatcher:
+    """One dispatcher pass (:meth:`tick`, or :meth:`handle_records` for stream records).
+
+    ``infrastructure``: how runs are launched, one per pool type (a single one serves its own
+    type); pools of a type without one are left to whatever serves them (workers).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        infrastructure: Infrastructure | Mapping[str, Infrastructure],
+        *,
+        pools: Iterable[str] | None = None,
+        clock: Callable[[], datetime] = now,
+        sleep: Callable[[float], None] = time.sleep,
+        workers: int | None = None,
+        timer: Callable[[], float] = time.monotonic,
+        settings: Settings | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings or store.settings
+        if isinstance(infrastructure, Mapping):
+            self.infrastructures = dict(infrastructure)
+        else:
+            self.infrastructures = {infrastructure.pool_type: infrastructure}
+        self.only_pools = set(pools) if pools else None
+        self.clock = clock
+        self.sleep = sleep
+        self.timer = timer
+        self.workers = workers or self.settings.dispatch_workers
+        self.launching = Launching(store, self.settings, clock)
+
+    # ---------------------------------------------------------------- entry points
+    def tick(self, *, horizon: timedelta = timedelta(0), until: float | None = None) -> TickReport:
+        """Launch every due run, and those due within ``horizon`` on their time (not after
+        ``until``, a monotonic deadline such as the Lambda's remaining time)."""
+        report = TickReport()
+        at = self.clock()
+        for pool in self._pools(report):
+            items = self.store.due_runs(pool.name, at + horizon)
+            self.dispatch_items(pool, items, report, until=until, requery=self._due_now(pool.name))
+        return report
+
+    def _due_now(self, pool: str) -> Requery:
+        return lambda: self.store.due_runs(pool, self.clock())
+
+    def handle_records(
+        self, records: Iterable[dict[str, Any]], *, until: float | None = None
+    ) -> TickReport:
+        """DynamoDB Streams records of new SCHEDULED runs: launch them now (or on their time)."""
+        from pushpool.aws.codec import from_item  # pure conversion of attribute values, no I/O
+
+        by_pool: dict[str, list[DueRun]] = {}
+        for record in records:
+            if not matches_stream_filter(record):
+                continue
+            item = from_item(record["dynamodb"]["NewImage"])
+            if item.get("due_pool") and item.get("due_at"):
+                by_pool.setdefault(item["due_pool"], []).append(DueRun.from_projection(item))
+        report = TickReport()
+        if not by_pool:
+            return report
+        for pool in self._pools(report, only=set(by_pool)):
+            self.dispatch_items(pool, by_pool[pool.name], report, until=until)
+        return report
+
+    def _pools(self, report: TickReport, only: set[str] | None = None) -> list[WorkPool]:
+        """The pools this dispatcher serves that can launch now (paused ones are reported)."""
+        served = []
+        for pool in self.store.list_pools():
+            if (self.only_pools is not None and pool.name not in self.only_pools) or (
+                only is not None and pool.name not in only
+            ):
+                continue
+            if pool.type not in self.infrastructures:
+                continue  # run by workers, not by this dispatcher
+            if pool.paused:
+                report.block(pool.name, "paused")
+                continue
+            served.append(pool)
+        return served
+
+    # ---------------------------------------------------------------- one pool's items
+    def dispatch_items(
+        self,
+        pool: WorkPool,
+        items: list[DueRun],
+        report: TickReport,
+        *,
+        until: float | None = None,
+        requery: Requery | None = None,
+    ) -> None:
+        if not items:
+            return
+        deployments = self.store.get_deployments({item.deployment for item in items})
+        at = self.clock()
+        due = [i for i in items if i.due_at <= at]
+        later = sorted((i for i in items if i.due_at > at), key=lambda i: i.due_at)
+        contended = self._dispatch_batch(pool, order_due(due, pool), deployments, report, until)
+        if contended and requery is not None:
+            self._while_contended(pool, deployments, report, until, requery)
+        for item in later:  # due within the horizon: launch each on its time
+            wait = (item.due_at - self.clock()).total_seconds()
+            if until is not None and self.timer() + max(wait, 0) > until:
+                break
+            if wait > 0:
+                self.sleep(wait)
+            self._dispatch_batch(pool, [item], deployments, report, until)
+
+    def _while_contended(
+        self,
+        pool: WorkPool,
+        deployments: dict[str, Deployment],
+        report: TickReport,
+        until: float | None,
+        requery: Requery,
+    ) -> None:
+        """Another dispatcher works the same list: read what is still due (claimed runs have
+        left it) and start each priority class at a random point, so we stop colliding."""
+        for _ in range(CONTENDED_PASSES):
+            at = self.clock()
+            fresh = [i for i in requery() if i.due_at <= at]
+            if not fresh:
+                return
+            missing = {i.deployment for i in fresh} - set(deployments)
+            if missing:
+                deployments.update(self.store.get_deployments(missing))
+            ordered = rotate_within_priority(order_due(fresh, pool), pool)
+            if not self._dispatch_batch(pool, ordered, deployments, report, until):
+                return
+
+    def _dispatch_batch(
+        self,
+        pool: WorkPool,
+        items: list[DueRun],
+        deployments: dict[str, Deployment],
+        report: TickReport,
+        until: float | None = None,
+    ) -> bool:
+        """Dispatch the items in order, claiming nothing after ``until``; returns True when it
+        stopped early because other dispatchers were claiming the same runs."""
+        state = _Pass(max(CONTENTION_LIMIT, self.workers), lambda: self._out_of_time(until))
+
+        def work(unit: list[DueRun]) -> None:
+            unit = state.admit(unit)
+            if unit:
+                outcomes = self._dispatch_unit(pool, unit, deployments, report, state)
+                state.settle(unit, outcomes, report)
+
+        units = self._units(pool, items, deployments, report)
+        if len(units) <= 1 or self.workers <= 1:
+            for unit in units:
+                work(unit)
+        else:
+            with ThreadPoolExecutor(max_workers=self.workers) as executor:
+                list(executor.map(work, units))
+        return state.contended
+
+    def _dispatch_unit(
+        self,
+        pool: WorkPool,
+        unit: list[DueRun],
+        deployments: dict[str, Deployment],
+        report: TickReport,
+        state: _Pass,
+    ) -> list[RunOutcome]:
+        infrastructure = self.infrastructures[pool.type]
+        first = unit[0]
+        if first.kind is DueKind.CLAIM:
+            return self.launching.claim_and_launch(
+                pool, infrastructure, unit, deployments, report, state.out_of_time
+            )
+        if first.kind is DueKind.DEADLINE:
+            seconds = self.launching.start_deadline_seconds(pool)
+            return [expire_start(self.store, infrastructure, pool, first, seconds)]
+        return [self.launching.redrive(pool, infrastructure, first, deployments, report)]
+
+    def _units(
+        self,
+        pool: WorkPool,
+        items: list[DueRun],
+        deployments: dict[str, Deployment],
+        report: TickReport,
+    ) -> list[list[DueRun]]:
+        """Split ordered items into units of work: re-drives and deadlines one at a time, runs to
+        claim in batches (one claim transaction each), as many as the pool showed room for and
+        spread over the workers."""
+        room = Room(pool)
+        units: list[list[DueRun]] = []
+        claims: list[DueRun] = []
+        # a record may come twice in one stream batch; a transaction may hold an item only once
+        seen: set[str] = set()
+        for item in items:
+            if item.kind is DueKind.SKIP or item.id in seen:
+                continue
+            seen.add(item.id)
+            if item.kind is not DueKind.CLAIM:
+                units.append([item])
+                continue
+            reason = blocked_reason(pool, item.queue, deployments.get(item.deployment))
+            reason = reason or room.take(item.queue)
+            if reason is not None:
+                report.block(f"{pool.name}/{item.queue}", reason)
+                continue
+            claims.append(item)
+        size = max(1, min(CLAIM_BATCH, -(-len(claims) // max(self.workers, 1))))
+        units += [claims[i : i + size] for i in range(0, len(claims), size)]
+        return units
+
+    def _out_of_time(self, until: float | None) -> bool:
+        return until is not None and self.timer() >= until
+
+
+class _Pass:
+    """What the workers of one pass share: queues (or the whole pool, ``*``) that cannot take
+    more, and how many runs other dispatchers took first."""
+
+    def __init__(self, contention_limit: int, out_of_time: Callable[[], bool]) -> None:
+        self.blocked: set[str] = set()
+        self.taken = 0
+        self.limit = contention_limit
+        self.out_of_time = out_of_time
+        self._lock = threading.Lock()
+
+    @property
+    def contended(self) -> bool:
+        return self.taken >= self.limit
+
+    def admit(self, unit: list[DueRun]) -> list[DueRun]:
+        """The unit's runs still worth trying now."""
+        with self._lock:
+            if "*" in self.blocked or self.contended or self.out_of_time():
+                return []
+            return [i for i in unit if i.queue not in self.blocked]
+
+    def settle(self, unit: list[DueRun], outcomes: list[RunOutcome], report: TickReport) -> None:
+        with self._lock:
+            for item, outcome in zip(unit, outcomes, strict=True):
+                if outcome is RunOutcome.POOL_BLOCKED:
+                    self.blocked.add("*")
+                elif outcome is RunOutcome.QUEUE_BLOCKED:
+                    self.blocked.add(item.queue)
+                elif outcome is RunOutcome.TAKEN:
+                    self.taken += 1
+        for item, outcome in zip(unit, outcomes, strict=True):
+            if outcome in _REPORTED:
+                report.add(outcome, item.id)
+
+
+# outcomes a pass reports per run (claims that were blocked or taken are not this pass's runs)
+_REPORTED = frozenset(
+    {
+        RunOutcome.LAUNCHED,
+        RunOutcome.FAILED,
+        RunOutcome.THROTTLED,
+        RunOutcome.RETRY_AFTER_LEASE,
+        RunOutcome.DEFERRED,
+        RunOutcome.START_TIMED_OUT,
+    }
+)

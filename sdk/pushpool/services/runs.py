@@ -1,0 +1,79 @@
+"""Flow runs: create one of a deployment (parameters and job variables checked first), cancel
+one, and say why a SCHEDULED one has not launched yet."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pushpool.core.models import FlowRun
+from pushpool.core.params import validate_parameters
+from pushpool.core.ports import Infrastructure, Store
+from pushpool.core.rules import blocked_reason
+from pushpool.core.states import StateType
+from pushpool.core.timeutil import now
+from pushpool.errors import ConflictError, ValidationError
+from pushpool.pooltypes import check_job
+
+
+def create_run(
+    store: Store,
+    deployment_name: str,
+    *,
+    parameters: dict[str, Any] | None = None,
+    job_variables: dict[str, Any] | None = None,
+    scheduled_at: datetime | None = None,
+    start_in: timedelta | None = None,
+    tags: list[str] | None = None,
+) -> FlowRun:
+    """Create a SCHEDULED run after checking parameters and job variables."""
+    deployment = store.get_deployment(deployment_name)
+    pool = store.get_pool(deployment.pool)
+    merged = {**deployment.parameters, **(parameters or {})}
+    validate_parameters(deployment.parameter_schema, merged, deployment.flow_name)
+    check_job(pool, deployment.job_variables, job_variables or {})
+    when = scheduled_at or (now() + start_in if start_in else now())
+    run = FlowRun(
+        deployment=deployment.full_name,
+        deployment_id=deployment.id,
+        flow_name=deployment.flow_name,
+        pool=deployment.pool,
+        queue=deployment.queue,
+        parameters=merged,
+        job_variables=job_variables or {},
+        scheduled_at=when,
+        tags=[*deployment.tags, *(tags or [])],
+        state_message="Scheduled" if when <= now() else f"Scheduled for {when.isoformat()}",
+    )
+    return store.create_run(run)
+
+
+def cancel_run(store: Store, infrastructure: Infrastructure | None, run_id: str) -> FlowRun:
+    """SCHEDULED -> CANCELLED at once; launched runs -> CANCELLING, their task stopped, and the
+    task's STOPPED event (or the runner's SIGTERM handling) finishes them as CANCELLED."""
+    run = store.get_run(run_id)
+    if run.is_final:
+        raise ValidationError(f"Run {run_id} is already {run.state}; nothing to cancel.")
+    if run.state is StateType.SCHEDULED or (run.state is StateType.PENDING and not run.task_arn):
+        try:
+            return store.transition(run, StateType.CANCELLED, message="Cancelled before launch")
+        except ConflictError:
+            run = store.get_run(run_id)  # launched meanwhile: fall through to stop the task
+    if run.state is not StateType.CANCELLING:
+        run = store.transition(run, StateType.CANCELLING, message="Cancellation requested")
+    if run.task_arn and infrastructure is not None:
+        infrastructure.stop(run, f"Cancelled by user (run {run.id})")
+    return run
+
+
+def why_waiting(store: Store, run: FlowRun) -> str | None:
+    """For a SCHEDULED run: why it has not launched yet, in words."""
+    if run.state is not StateType.SCHEDULED:
+        return None
+    if run.scheduled_at > now():
+        return f"scheduled for {run.scheduled_at.isoformat()}"
+    if run.backoff_until and run.backoff_until > now():
+        return f"AWS pushed back; backing off until {run.backoff_until.isoformat()}"
+    pool = store.get_pool(run.pool)
+    deployment = store.find_deployment(run.deployment)
+    return blocked_reason(pool, run.queue, deployment) or "due: waiting for the dispatcher"
