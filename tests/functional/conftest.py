@@ -32,6 +32,7 @@ from pushpool.core.models import Deployment, FlowRun, WorkPool
 from pushpool.core.pacing import RateLimiter
 from pushpool.core.params import parameter_schema
 from pushpool.core.sources import ImageSource
+from pushpool.dev import moto_patches
 from pushpool.dev.bootstrap import bootstrap
 from pushpool.dispatch import Dispatcher
 from pushpool.pooltypes.ecs import EcsInfrastructure
@@ -49,6 +50,18 @@ from tests.functional.helpers import (
 
 
 # ---------------------------------------------------------------- environment and clients
+@pytest.fixture(scope="package", autouse=True)
+def emulator_patches() -> Iterator[None]:
+    """moto with the local emulator's patches (``pushpool.dev.moto_patches``): the same answers,
+    without a copy of every touched table per transaction (O(items stored) per claim) or a parse
+    per write. Package-scoped: the other suites that use moto still get it as shipped."""
+    was_active = moto_patches.active()
+    moto_patches.patch_all()
+    yield
+    if not was_active:
+        moto_patches.unpatch_all()
+
+
 @pytest.fixture(autouse=True)
 def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials, one region, no endpoint override and no pushpool settings from outside."""
