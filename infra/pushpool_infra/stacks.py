@@ -7,6 +7,7 @@ reading Pulumi config is ``__main__.py``'s job.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -80,83 +81,137 @@ def pool_stack(
         region=region,
         partition=aws.get_partition_output().partition,
     )
-    control = aws.dynamodb.get_table_output(name=settings.control_table)
-    runs = aws.dynamodb.get_table_output(name=settings.runs_table)
+    tables = _Tables(
+        aws.dynamodb.get_table_output(name=settings.control_table),
+        aws.dynamodb.get_table_output(name=settings.runs_table),
+    )
     mode = resolve_vpc_mode(vpc_mode)
-
     compute = Compute(
         f"{names.base}-compute",
         ComputeArgs(
             names=names,
             account=account,
-            table_arns=[control.arn, runs.arn],
+            table_arns=[tables.control.arn, tables.runs.arn],
             vpc_mode=mode,
             log_retention_days=log_retention_days,
             tags=tags,
         ),
     )
-    code = pulumi.FileArchive(lambda_zip)
-    environment: dict[str, pulumi.Input[str]] = {
-        contracts.ENV_PREFIX: prefix,
-        contracts.ENV_CONTROL_TABLE: settings.control_table,
-        contracts.ENV_RUNS_TABLE: settings.runs_table,
-        contracts.ENV_POOLS: pool,
-        "POWERTOOLS_METRICS_NAMESPACE": contracts.METRICS_NAMESPACE,
-    }
-    dispatcher = Dispatcher(
-        f"{names.base}-dispatcher",
-        DispatcherArgs(
-            names=names,
-            account=account,
-            code=code,
-            environment=environment,
-            control_table_arn=control.arn,
-            runs_table_arn=runs.arn,
-            runs_stream_arn=runs.stream_arn,
-            cluster_arn=compute.cluster.arn,
-            task_role_arn=compute.task_role.arn,
-            execution_role_arn=compute.execution_role.arn,
-            architecture=LAMBDA_ARCHITECTURE,
-            log_retention_days=log_retention_days,
-            tags=tags,
-        ),
+    functions = _Functions(
+        names,
+        account,
+        pulumi.FileArchive(lambda_zip),
+        settings,
+        tables,
+        compute,
+        log_retention_days,
+        tags,
     )
-    task_events = TaskEvents(
-        f"{names.base}-task-events",
-        TaskEventsArgs(
-            names=names,
-            account=account,
-            code=code,
-            environment=environment,
-            control_table_arn=control.arn,
-            runs_table_arn=runs.arn,
-            cluster_arn=compute.cluster.arn,
-            architecture=LAMBDA_ARCHITECTURE,
-            log_retention_days=log_retention_days,
-            tags=tags,
-        ),
-    )
-    console = Console(
+    console = _console(names, region, compute, functions, list(alarm_actions or []), tags)
+    return _pool_outputs(names, region, mode, compute, functions, console)
+
+
+@dataclass(frozen=True)
+class _Tables:
+    control: Any
+    runs: Any
+
+
+class _Functions:
+    """The pool's two Lambda functions on one zip and one environment (``pushpool.contracts``)."""
+
+    def __init__(
+        self,
+        names: PoolNames,
+        account: Account,
+        code: pulumi.Archive,
+        settings: Settings,
+        tables: _Tables,
+        compute: Compute,
+        log_retention_days: int,
+        tags: dict[str, str],
+    ) -> None:
+        environment: dict[str, pulumi.Input[str]] = {
+            contracts.ENV_PREFIX: settings.prefix,
+            contracts.ENV_CONTROL_TABLE: settings.control_table,
+            contracts.ENV_RUNS_TABLE: settings.runs_table,
+            contracts.ENV_POOLS: names.pool,
+            "POWERTOOLS_METRICS_NAMESPACE": contracts.METRICS_NAMESPACE,
+        }
+        self.dispatcher = Dispatcher(
+            f"{names.base}-dispatcher",
+            DispatcherArgs(
+                names=names,
+                account=account,
+                code=code,
+                environment=environment,
+                control_table_arn=tables.control.arn,
+                runs_table_arn=tables.runs.arn,
+                runs_stream_arn=tables.runs.stream_arn,
+                cluster_arn=compute.cluster.arn,
+                task_role_arn=compute.task_role.arn,
+                execution_role_arn=compute.execution_role.arn,
+                architecture=LAMBDA_ARCHITECTURE,
+                log_retention_days=log_retention_days,
+                tags=tags,
+            ),
+        )
+        self.task_events = TaskEvents(
+            f"{names.base}-task-events",
+            TaskEventsArgs(
+                names=names,
+                account=account,
+                code=code,
+                environment=environment,
+                control_table_arn=tables.control.arn,
+                runs_table_arn=tables.runs.arn,
+                cluster_arn=compute.cluster.arn,
+                architecture=LAMBDA_ARCHITECTURE,
+                log_retention_days=log_retention_days,
+                tags=tags,
+            ),
+        )
+
+
+def _console(
+    names: PoolNames,
+    region: str,
+    compute: Compute,
+    functions: _Functions,
+    alarm_actions: list[str],
+    tags: dict[str, str],
+) -> Console:
+    return Console(
         f"{names.base}-console",
         ConsoleArgs(
             names=names,
             region=region,
             cluster_name=compute.cluster.name,
-            dispatcher_function=dispatcher.function.name,
+            dispatcher_function=functions.dispatcher.function.name,
             dead_letter_queues=[
-                dispatcher.dead_letter_queue.name,
-                task_events.dead_letter_queue.name,
+                functions.dispatcher.dead_letter_queue.name,
+                functions.task_events.dead_letter_queue.name,
             ],
             log_groups=[
                 compute.log_group.name,
-                dispatcher.log_group.name,
-                task_events.log_group.name,
+                functions.dispatcher.log_group.name,
+                functions.task_events.log_group.name,
             ],
-            alarm_actions=list(alarm_actions or []),
+            alarm_actions=list(alarm_actions),
             tags=tags,
         ),
     )
 
+
+def _pool_outputs(
+    names: PoolNames,
+    region: str,
+    mode: str,
+    compute: Compute,
+    functions: _Functions,
+    console: Console,
+) -> dict[str, Any]:
+    """The stack's outputs, under the names ``pushpool.provision.outputs`` reads back."""
     return {
         out.CLUSTER_NAME: compute.cluster.name,
         out.CLUSTER_ARN: compute.cluster.arn,
@@ -167,14 +222,14 @@ def pool_stack(
         out.TASK_ROLE_ARN: compute.task_role.arn,
         out.LOG_GROUP: compute.log_group.name,
         out.IMAGE_REPOSITORY: compute.repository.repository_url,
-        out.DISPATCHER_FUNCTION: dispatcher.function.name,
-        out.TASK_EVENTS_FUNCTION: task_events.function.name,
+        out.DISPATCHER_FUNCTION: functions.dispatcher.function.name,
+        out.TASK_EVENTS_FUNCTION: functions.task_events.function.name,
         out.TASK_FAMILY: names.task_family,
         out.SECRETS_PREFIX: names.secrets_prefix,
         out.DASHBOARD_NAME: console.dashboard.dashboard_name,
         out.DASHBOARD_URL: console.url,
         out.REGION: region,
-        out.PREFIX: prefix,
-        out.POOL: pool,
+        out.PREFIX: names.prefix,
+        out.POOL: names.pool,
         out.VPC_MODE: mode,
     }

@@ -33,37 +33,57 @@ def _arn(service: str, resource: str) -> str:
     return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
 
 
+def _table(physical: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    arn = _arn("dynamodb", f"table/{physical}")
+    stream = {"streamArn": f"{arn}/stream/{STREAM_LABEL}"} if inputs.get("streamEnabled") else {}
+    return {"arn": arn, **stream}
+
+
+def _function(physical: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    arn = _arn("lambda", f"function:{physical}")
+    return {"arn": arn, "invokeArn": f"arn:aws:apigateway:{REGION}:lambda:path/{arn}"}
+
+
+def _queue(physical: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    url = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{physical}"
+    return {"arn": _arn("sqs", physical), "url": url}
+
+
+def _repository(physical: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    url = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{physical}"
+    return {"arn": _arn("ecr", f"repository/{physical}"), "repositoryUrl": url}
+
+
+def _dashboard(physical: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    name = inputs.get("dashboardName", physical)
+    return {"dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{name}"}
+
+
+# resource type -> the attributes AWS would compute for it
+_COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
+    "aws:dynamodb/table:Table": _table,
+    "aws:ecs/cluster:Cluster": lambda p, _: {"arn": _arn("ecs", f"cluster/{p}")},
+    "aws:iam/role:Role": lambda p, _: {"arn": f"arn:aws:iam::{ACCOUNT}:role/{p}"},
+    "aws:lambda/function:Function": _function,
+    "aws:sqs/queue:Queue": _queue,
+    "aws:cloudwatch/logGroup:LogGroup": lambda p, _: {"arn": _arn("logs", f"log-group:{p}")},
+    "aws:ecr/repository:Repository": _repository,
+    "aws:cloudwatch/eventRule:EventRule": lambda p, _: {"arn": _arn("events", f"rule/{p}")},
+    "aws:scheduler/schedule:Schedule": lambda p, _: {
+        "arn": _arn("scheduler", f"schedule/default/{p}")
+    },
+    "aws:cloudwatch/dashboard:Dashboard": _dashboard,
+}
+
+
 def _state(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     physical = inputs.get("name") or name
-    extra: dict[str, Any] = {}
-    if typ == "aws:dynamodb/table:Table":
-        extra["arn"] = _arn("dynamodb", f"table/{physical}")
-        if inputs.get("streamEnabled"):
-            extra["streamArn"] = f"{extra['arn']}/stream/{STREAM_LABEL}"
-    elif typ == "aws:ecs/cluster:Cluster":
-        extra["arn"] = _arn("ecs", f"cluster/{physical}")
-    elif typ == "aws:iam/role:Role":
-        extra["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{physical}"
-    elif typ == "aws:lambda/function:Function":
-        extra["arn"] = _arn("lambda", f"function:{physical}")
-        extra["invokeArn"] = f"arn:aws:apigateway:{REGION}:lambda:path/{extra['arn']}"
-    elif typ == "aws:sqs/queue:Queue":
-        extra["arn"] = _arn("sqs", physical)
-        extra["url"] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{physical}"
-    elif typ == "aws:cloudwatch/logGroup:LogGroup":
-        extra["arn"] = _arn("logs", f"log-group:{physical}")
-    elif typ == "aws:ecr/repository:Repository":
-        extra["arn"] = _arn("ecr", f"repository/{physical}")
-        extra["repositoryUrl"] = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{physical}"
-    elif typ == "aws:cloudwatch/eventRule:EventRule":
-        extra["arn"] = _arn("events", f"rule/{physical}")
-    elif typ == "aws:scheduler/schedule:Schedule":
-        extra["arn"] = _arn("scheduler", f"schedule/default/{physical}")
-    elif typ == "aws:cloudwatch/dashboard:Dashboard":
-        physical = inputs.get("dashboardName", name)
-        extra["dashboardArn"] = f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{physical}"
+    if typ in _COMPUTED:
+        extra = _COMPUTED[typ](physical, inputs)
     elif typ.startswith("aws:"):
-        extra["arn"] = _arn(typ.split(":")[1].split("/")[0], f"{name}")
+        extra = {"arn": _arn(typ.split(":")[1].split("/")[0], f"{name}")}
+    else:
+        extra = {}
     resource_id = f"sg-{name}" if typ == "aws:ec2/securityGroup:SecurityGroup" else f"{name}-id"
     return resource_id, {**inputs, **extra}
 

@@ -17,6 +17,7 @@ import pytest
 
 from pushpool.errors import InfrastructureError
 from pushpool.provision import outputs as out
+from pushpool.provision.driver import PulumiAutomationDriver, workspace_env
 from pushpool.provision.errors import (
     AwsCredentialsError,
     FargateRegionError,
@@ -25,16 +26,9 @@ from pushpool.provision.errors import (
     StackOperationError,
 )
 from pushpool.provision.outputs import job_variable_defaults
-from pushpool.provision.stack import (
-    Preflight,
-    ProvisionEvent,
-    PulumiAutomationDriver,
-    StackSpec,
-    destroy_pool,
-    provision_pool,
-    sts_caller_identity,
-    workspace_env,
-)
+from pushpool.provision.preflight import Preflight, sts_caller_identity
+from pushpool.provision.specs import ProvisionEvent, StackSpec
+from pushpool.provision.stack import destroy_pool, provision_pool
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"

@@ -24,7 +24,7 @@ from pushpool.core.models import FlowRun, WorkPool
 from pushpool.core.states import PROGRESS, StateType
 from pushpool.core.timeutil import now
 from pushpool.dev.bootstrap import ensure_tables
-from pushpool.dev.fargate import task_state_change_event
+from pushpool.dev.events import task_state_change_event
 from pushpool.dispatch import handle_task_event
 from pushpool.errors import ConflictError
 from pushpool.pooltypes import default_base_job_template

@@ -22,41 +22,56 @@ def watch_run(
 ) -> FlowRun:
     """Block until the run is final (or timeout), printing states and log lines in time order.
 
-    The final state is printed last, after the log lines that trail it have been read."""
-    shown = 0
-    token: str | None = None
+    The final state is printed last, after the log lines that trail it have been read.
+    ``store`` is anything with ``get_run`` (the client)."""
+    follower = _Follower(logs)
     deadline = time.monotonic() + timeout
     final_seen_at: float | None = None
     run: FlowRun = store.get_run(run_id)
     console.print(f"Watching flow run [bold]{run.name}[/] ({run.id})")
     while True:
         run = store.get_run(run_id)
-        entries: list[tuple[Any, str, Any]] = []
-        pending = run.state_history[shown:]
+        follower.show(run)
+        if run.is_final:
+            # logs can trail the final state by a moment: read once more, then stop
+            if final_seen_at is None:
+                final_seen_at = time.monotonic()
+            elif time.monotonic() - final_seen_at > 1.0:
+                follower.show_rest(run)
+                return run
+        if time.monotonic() > deadline:
+            console.print(f"[yellow]Stopped watching after {timeout:.0f}s; run is {run.state}.[/]")
+            return run
+        time.sleep(interval)
+
+
+class _Follower:
+    """What of a run has been printed: states up to ``shown``, log lines up to ``token``."""
+
+    def __init__(self, logs: Any) -> None:
+        self.logs = logs
+        self.shown = 0
+        self.token: str | None = None
+
+    def show(self, run: FlowRun) -> None:
+        """New states (the final one held back) and new log lines, in time order."""
+        pending = run.state_history[self.shown :]
         if run.is_final and pending and pending[-1].type.is_final:
             pending = pending[:-1]  # printed at the end
-        entries += [(state.timestamp, "state", state) for state in pending]
-        shown += len(pending)
+        entries: list[tuple[Any, str, Any]] = [(s.timestamp, "state", s) for s in pending]
+        self.shown += len(pending)
         if run.log_group and run.log_stream:
-            lines, token = logs.read(run.log_group, run.log_stream, token)
+            lines, self.token = self.logs.read(run.log_group, run.log_stream, self.token)
             entries += [(line.timestamp, "log", line) for line in lines]
         for _, kind, item in sorted(entries, key=lambda e: e[0]):
             if kind == "state":
                 console.print(state_line(item))
             else:
                 print_log_lines([item])
-        if run.is_final:
-            # logs can trail the final state by a moment: read once more, then stop
-            if final_seen_at is None:
-                final_seen_at = time.monotonic()
-            elif time.monotonic() - final_seen_at > 1.0:
-                for state in run.state_history[shown:]:
-                    console.print(state_line(state))
-                return run
-        if time.monotonic() > deadline:
-            console.print(f"[yellow]Stopped watching after {timeout:.0f}s; run is {run.state}.[/]")
-            return run
-        time.sleep(interval)
+
+    def show_rest(self, run: FlowRun) -> None:
+        for state in run.state_history[self.shown :]:
+            console.print(state_line(state))
 
 
 def exit_code_for(run: FlowRun) -> int:

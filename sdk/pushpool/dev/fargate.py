@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +21,8 @@ from typing import Any
 from pushpool.aws.clients import Clients
 from pushpool.aws.ecs import Ecs
 from pushpool.aws.logs import Logs
-from pushpool.core.timeutil import iso, now
+from pushpool.dev.docker import docker_available, docker_command
+from pushpool.dev.events import task_state_change_event
 
 EventSink = Callable[[dict[str, Any]], Any]
 STOP_GRACE_SECONDS = 5.0
@@ -41,29 +40,14 @@ _INHERITED = (
     "AWS_CA_BUNDLE",
     "PUSHPOOL_GIT_TOKEN",
 )
-
-
-def docker_available() -> bool:
-    """True when a Docker engine answers (not just the client binary)."""
-    if shutil.which("docker") is None:
-        return False
-    try:
-        result = subprocess.run(
-            ["docker", "info", "--format", "{{.ServerVersion}}"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return result.returncode == 0 and bool(result.stdout.strip())
-
-
-def docker_command(image: str, command: list[str], env: dict[str, str]) -> list[str]:
-    args = ["docker", "run", "--rm", "--network", "host"]
-    for key in sorted(env):
-        args += ["-e", f"{key}={env[key]}"]
-    return [*args, image, *command]
+# where the emulator is and how to sign in to it: what Fargate's task role would provide
+_EMULATOR_VARIABLES = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+)
 
 
 @dataclass
@@ -138,33 +122,9 @@ class LocalFargate:
             return None
         task = described[0]
         taskdef = self.ecs.describe_task_definition(task["taskDefinitionArn"])
-        containers = taskdef.get("containerDefinitions") or [{}]
-        container = next((c for c in containers if c.get("essential", True)), containers[0])
-        name = str(container.get("name", "flow"))
-        overrides: dict[str, Any] = next(
-            (
-                o
-                for o in task.get("overrides", {}).get("containerOverrides", [])
-                if o.get("name") == name
-            ),
-            {},
-        )
-        env = {k: v for k, v in os.environ.items() if k in _INHERITED}
-        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-        env.update({e["name"]: e["value"] for e in container.get("environment", [])})
-        env.update({e["name"]: e["value"] for e in overrides.get("environment", [])})
-        for key in (
-            "AWS_ENDPOINT_URL",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_DEFAULT_REGION",
-            "AWS_REGION",
-        ):
-            if key in os.environ:
-                env.setdefault(key, os.environ[key])
-        env.setdefault("PYTHONUNBUFFERED", "1")
+        container, overrides = _flow_container(taskdef, task)
+        env = _task_environment(container, overrides)
         command = list(overrides.get("command") or container.get("command") or [])
-        log_group, log_stream = _awslogs(container, arn)
         if not command:
             self._report_start_failure(
                 cluster,
@@ -187,20 +147,26 @@ class LocalFargate:
         except OSError as exc:
             self._report_start_failure(cluster, task, f"CannotStartContainerError: {exc}")
             return None
+        log_group, log_stream = _awslogs(container, arn)
+        name = str(container.get("name", "flow"))
         local = LocalTask(
             arn, cluster, task.get("startedBy"), name, process, log_group, log_stream, task
         )
+        self._running(local)
+        return local
+
+    def _running(self, local: LocalTask) -> None:
+        """The container runs: its log stream exists, RUNNING is reported, output is pumped."""
         with self._lock:
-            self.tasks[arn] = local
-        if log_group and log_stream:
-            self.logs.ensure_stream(log_group, log_stream)
+            self.tasks[local.arn] = local
+        if local.log_group and local.log_stream:
+            self.logs.ensure_stream(local.log_group, local.log_stream)
         self._emit(local, "RUNNING", "RUNNING")
         thread = threading.Thread(
-            target=self._pump, args=(local,), daemon=True, name=f"fargate-{arn[-8:]}"
+            target=self._pump, args=(local,), daemon=True, name=f"fargate-{local.arn[-8:]}"
         )
         thread.start()
         self._threads.append(thread)
-        return local
 
     # ---------------------------------------------------------------- a task's life
     def _pump(self, task: LocalTask) -> None:
@@ -256,11 +222,6 @@ class LocalFargate:
         _signal_group(task.process, sig)
         return True
 
-    def wait_idle(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while self.tasks and time.monotonic() < deadline:
-            time.sleep(0.05)
-
     # ---------------------------------------------------------------- events
     def _emit(
         self,
@@ -304,6 +265,38 @@ class LocalFargate:
         )
 
 
+def _flow_container(
+    taskdef: dict[str, Any], task: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The task's essential container and RunTask's overrides for it."""
+    containers = taskdef.get("containerDefinitions") or [{}]
+    container = next((c for c in containers if c.get("essential", True)), containers[0])
+    name = str(container.get("name", "flow"))
+    overrides: dict[str, Any] = next(
+        (
+            o
+            for o in task.get("overrides", {}).get("containerOverrides", [])
+            if o.get("name") == name
+        ),
+        {},
+    )
+    return container, overrides
+
+
+def _task_environment(container: dict[str, Any], overrides: dict[str, Any]) -> dict[str, str]:
+    """What the container would see: its definition's and overrides' environment, plus what a
+    local process needs (PATH, the emulator's endpoint and credentials)."""
+    env = {k: v for k, v in os.environ.items() if k in _INHERITED}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.update({e["name"]: e["value"] for e in container.get("environment", [])})
+    env.update({e["name"]: e["value"] for e in overrides.get("environment", [])})
+    for key in _EMULATOR_VARIABLES:
+        if key in os.environ:
+            env.setdefault(key, os.environ[key])
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
 def _signal_group(process: subprocess.Popen[str], sig: int) -> None:
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -320,62 +313,3 @@ def _awslogs(container: dict[str, Any], task_arn: str) -> tuple[str | None, str 
     task_id = task_arn.rsplit("/", 1)[-1]
     stream = f"{prefix}/{container.get('name')}/{task_id}" if prefix else task_id
     return group, stream
-
-
-def task_state_change_event(
-    task: dict[str, Any],
-    *,
-    last_status: str,
-    desired_status: str,
-    version: int,
-    region: str,
-    exit_code: int | None = None,
-    stop_code: str | None = None,
-    stopped_reason: str | None = None,
-    container: str | None = None,
-) -> dict[str, Any]:
-    """An EventBridge "ECS Task State Change" event with the fields AWS sends."""
-    stamp = iso(now())
-    arn = str(task.get("taskArn", ""))
-    containers = []
-    for c in task.get("containers") or [{"name": container or "flow"}]:
-        entry: dict[str, Any] = {
-            "containerArn": c.get("containerArn", ""),
-            "name": c.get("name", container),
-            "taskArn": arn,
-            "lastStatus": last_status,
-        }
-        if exit_code is not None and (container is None or c.get("name") == container):
-            entry["exitCode"] = exit_code
-        containers.append(entry)
-    detail: dict[str, Any] = {
-        "clusterArn": task.get("clusterArn", ""),
-        "taskArn": arn,
-        "taskDefinitionArn": task.get("taskDefinitionArn", ""),
-        "lastStatus": last_status,
-        "desiredStatus": desired_status,
-        "startedBy": task.get("startedBy"),
-        "group": task.get("group"),
-        "launchType": task.get("launchType", "FARGATE"),
-        "version": version,
-        "containers": containers,
-        "createdAt": stamp,
-        "updatedAt": stamp,
-        "tags": task.get("tags", []),
-    }
-    if last_status == "RUNNING":
-        detail["startedAt"] = stamp
-    if last_status == "STOPPED":
-        detail.update(stoppedAt=stamp, stopCode=stop_code, stoppedReason=stopped_reason)
-    account = arn.split(":")[4] if arn.count(":") >= 5 else "123456789012"
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "ECS Task State Change",
-        "source": "aws.ecs",
-        "account": account,
-        "time": stamp,
-        "region": region,
-        "resources": [arn],
-        "detail": detail,
-    }

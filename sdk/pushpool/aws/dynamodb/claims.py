@@ -103,8 +103,15 @@ class ClaimStore(StoreBase):
         """
         if len(due) > MAX_BATCH:
             raise ValueError(f"claim_many takes at most {MAX_BATCH} runs, got {len(due)}")
+        claims = self._claim_batches(list(due), pool, at, lease)
+        self._claim_one_by_one([i for i in due if i.id not in claims], claims, at, lease)
+        return [claims[item.id] for item in due]
+
+    def _claim_batches(
+        self, pending: list[DueRun], pool: WorkPool, at: datetime, lease: timedelta
+    ) -> dict[str, Claim]:
+        """Whole-batch transactions, dropping runs found taken; the claims they settled."""
         claims: dict[str, Claim] = {}
-        pending = list(due)
         for _ in range(BATCH_ATTEMPTS):
             if len(pending) < 2:
                 break
@@ -112,25 +119,28 @@ class ClaimStore(StoreBase):
             if result is _Batch.CLAIMED:
                 for item in pending:
                     claims[item.id] = Claim(ClaimOutcome.CLAIMED, _claimed_run(item, at, lease))
-                pending = []
                 break
             if result is not _Batch.TAKEN:  # the pool or a queue is not as we saw it, or busy
                 break
             for item in taken:
                 claims[item.id] = Claim(ClaimOutcome.TAKEN)
             pending = [i for i in pending if i.id not in claims]
+        return claims
+
+    def _claim_one_by_one(
+        self, pending: list[DueRun], claims: dict[str, Claim], at: datetime, lease: timedelta
+    ) -> None:
+        """One claim per run, each with its exact reason; a full pool or queue is asked once."""
         blocked: dict[str, Claim] = {}  # "*" for the pool, else the queue
         for item in pending:
-            queue = item.queue
-            claim = blocked.get("*") or blocked.get(queue)
+            claim = blocked.get("*") or blocked.get(item.queue)
             if claim is None:
                 claim = self.claim(item, at=at, lease=lease)
                 if claim.outcome is ClaimOutcome.POOL_BLOCKED:
                     blocked["*"] = claim
                 elif claim.outcome is ClaimOutcome.QUEUE_BLOCKED:
-                    blocked[queue] = claim
+                    blocked[item.queue] = claim
             claims[item.id] = claim
-        return [claims[item.id] for item in due]
 
     def _claim_batch(
         self, due: list[DueRun], pool: WorkPool, at: datetime, lease: timedelta
