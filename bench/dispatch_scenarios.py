@@ -21,7 +21,7 @@ from dispatch_faults import (
 )
 from dispatch_world import POOL, Clock, World, make_world, run_threads
 from pushpool.aws.ec2 import Ec2
-from pushpool.aws.streams import StreamReader
+from pushpool.aws.streams import StreamReader, new_scheduled_runs
 from pushpool.contracts import matches_stream_filter
 from pushpool.core.timeutil import now
 from pushpool.core.updates import PoolUpdate
@@ -167,7 +167,7 @@ def emulator_cost(world: World, count: int) -> dict[str, Any]:
 # ---------------------------------------------------------------- Streams path
 def immediate(session: Any, count: int, spacing: float, poll: float = 0.25) -> dict[str, Any]:
     """Runs created one at a time; the real stream read every ``poll`` s (Lambda's event source
-    mapping), its INSERTs handed to a warm dispatcher's ``handle_records``."""
+    mapping), its INSERTs handed to a warm dispatcher's ``dispatch_new``."""
     world = make_world("immediate", session)
     log = RunTaskLog()
     dispatcher, _ = world.dispatcher(log.attach(world.clients()))
@@ -189,7 +189,7 @@ def immediate(session: Any, count: int, spacing: float, poll: float = 0.25) -> d
                 handed = time.time()
                 for record in records:
                     received[record["dynamodb"]["NewImage"]["id"]["S"]] = handed
-                dispatcher.handle_records(records)
+                dispatcher.dispatch_new(new_scheduled_runs(records))
             stop.wait(max(0.0, poll - (time.monotonic() - polled)))
 
     poller = threading.Thread(target=event_source_mapping, daemon=True)

@@ -1,12 +1,17 @@
-"""The DynamoDB Streams adapter, used by the local emulator to play Lambda's event source mapping:
-poll the runs table's stream and hand batches of records to the dispatcher handler."""
+"""The DynamoDB Streams adapter: decode the runs a batch of stream records announces (the
+dispatcher Lambda's stream trigger), and poll the stream as Lambda's event source mapping does
+(the local emulator)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pushpool.aws.adapter import Adapter
 from pushpool.aws.clients import Clients
+from pushpool.aws.codec import from_item
+from pushpool.contracts import matches_stream_filter
+from pushpool.core.records import DueRun
 
 
 class StreamReader(Adapter):
@@ -51,3 +56,16 @@ class StreamReader(Adapter):
             records.extend(page.get("Records", []))
             self._iterators[shard_id] = page.get("NextShardIterator")
         return records
+
+
+def new_scheduled_runs(records: Iterable[dict[str, Any]]) -> list[DueRun]:
+    """The runs a batch of stream records announces: INSERTs of SCHEDULED runs in the due index
+    (the event source mapping's filter, ``pushpool.contracts.stream_filter``, applied again)."""
+    found = []
+    for record in records:
+        if not matches_stream_filter(record):
+            continue
+        item = from_item(record["dynamodb"]["NewImage"])
+        if item.get("due_pool") and item.get("due_at"):
+            found.append(DueRun.from_projection(item))
+    return found

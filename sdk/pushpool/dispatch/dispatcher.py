@@ -21,10 +21,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
 
 from pushpool.config import Settings
-from pushpool.contracts import matches_stream_filter
 from pushpool.core.models import Deployment, WorkPool
 from pushpool.core.outcomes import RunOutcome
 from pushpool.core.ports import Infrastructure, Store
@@ -44,7 +42,7 @@ Requery = Callable[[], list[DueRun]]
 
 
 class Dispatcher:
-    """One dispatcher pass (:meth:`tick`, or :meth:`handle_records` for stream records).
+    """One dispatcher pass (:meth:`tick`, or :meth:`dispatch_new` for new runs of the stream).
 
     ``infrastructure``: how runs are launched, one per pool type (a single one serves its own
     type); pools of a type without one are left to whatever serves them (workers).
@@ -89,19 +87,12 @@ class Dispatcher:
     def _due_now(self, pool: str) -> Requery:
         return lambda: self.store.due_runs(pool, self.clock())
 
-    def handle_records(
-        self, records: Iterable[dict[str, Any]], *, until: float | None = None
-    ) -> TickReport:
-        """DynamoDB Streams records of new SCHEDULED runs: launch them now (or on their time)."""
-        from pushpool.aws.codec import from_item  # pure conversion of attribute values, no I/O
-
+    def dispatch_new(self, items: Iterable[DueRun], *, until: float | None = None) -> TickReport:
+        """New SCHEDULED runs (the stream's, ``pushpool.aws.streams.new_scheduled_runs``):
+        launch them now (or on their time)."""
         by_pool: dict[str, list[DueRun]] = {}
-        for record in records:
-            if not matches_stream_filter(record):
-                continue
-            item = from_item(record["dynamodb"]["NewImage"])
-            if item.get("due_pool") and item.get("due_at"):
-                by_pool.setdefault(item["due_pool"], []).append(DueRun.from_projection(item))
+        for item in items:
+            by_pool.setdefault(item.pool, []).append(item)
         report = TickReport()
         if not by_pool:
             return report

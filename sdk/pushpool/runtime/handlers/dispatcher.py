@@ -11,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from pushpool.aws.streams import new_scheduled_runs
 from pushpool.contracts import DISPATCHER_SERVICE, Metric
 from pushpool.dispatch import Dispatcher, TickReport
 from pushpool.pooltypes import infrastructures
@@ -51,7 +52,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     until = _until(context)
     if records is not None:
         logger.append_keys(trigger="stream")
-        report = dispatcher().handle_records(records, until=until)
+        report = dispatcher().dispatch_new(new_scheduled_runs(records), until=until)
     else:
         logger.append_keys(trigger="schedule")
         horizon = timedelta(seconds=dispatcher().settings.dispatch_horizon_seconds)
