@@ -15,12 +15,16 @@ import pytest
 from pushpool import services
 from pushpool.aws.clients import Clients
 from pushpool.aws.dynamodb import Store
+from pushpool.aws.ecs import Ecs
+from pushpool.aws.streams import new_scheduled_runs
 from pushpool.core.models import FlowRun
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import now
 from pushpool.core.updates import PoolUpdate
-from pushpool.dev.fargate import task_state_change_event
+from pushpool.dev.events import task_state_change_event
 from pushpool.dispatch import Dispatcher, TickReport, handle_task_event
+from pushpool.pooltypes import default_base_job_template
+from pushpool.pooltypes.ecs.launch import LaunchRequest
 from tests.functional.helpers import POOL, Clock, HttpResponse, tasks_started_by
 
 Inject = Callable[..., list[dict[str, Any]]]
@@ -69,8 +73,8 @@ def test_stream_insert_launches_the_new_run_at_once(
     insert = {"eventName": "INSERT", "dynamodb": {"NewImage": due_item(store, run)}}
     modify = {"eventName": "MODIFY", "dynamodb": {"NewImage": due_item(store, run)}}
 
-    assert dispatcher.handle_records([modify]).dispatched == []
-    report = dispatcher.handle_records([insert])
+    assert dispatcher.dispatch_new(new_scheduled_runs([modify])).dispatched == []
+    report = dispatcher.dispatch_new(new_scheduled_runs([insert]))
 
     assert report.dispatched == [run.id]
     assert store.get_run(run.id).task_arn
@@ -88,7 +92,7 @@ def test_a_record_delivered_twice_in_one_batch_launches_its_run_once(
         for run in (first, second, first)
     ]
 
-    report = make_dispatcher(workers=1).handle_records(inserts)  # one claim batch for all
+    report = make_dispatcher(workers=1).dispatch_new(new_scheduled_runs(inserts))  # one batch
 
     assert sorted(report.dispatched) == sorted([first.id, second.id])
     assert len(tasks_started_by(clients, first.id)) == 1
@@ -184,6 +188,42 @@ def test_configuration_errors_fail_the_run_with_awss_message(
     failed = store.get_run(run.id)
     assert failed.state is StateType.FAILED
     assert "does not support launch_type FARGATE" in failed.state_message
+    assert store.get_pool(POOL).active_runs == 0
+
+
+def test_a_template_that_cannot_become_a_task_fails_the_run_with_the_reason_and_frees_its_slot(
+    store: Store, dispatcher: Dispatcher, make_runs: Callable[..., list[FlowRun]]
+) -> None:
+    """A pool item whose template the checks at creation would refuse (an older or hand-edited
+    one: memory "2GB") must not leave its runs PENDING holding their slots."""
+    (run,) = make_runs()
+    template = default_base_job_template()
+    template["variables"]["properties"]["memory"] = {"type": "string", "default": "2GB"}
+    store.update_pool(POOL, PoolUpdate(base_job_template=template))  # behind the checks' back
+
+    assert dispatcher.tick().failed == [run.id]
+    failed = store.get_run(run.id)
+    assert failed.state is StateType.FAILED
+    assert "'memory' is '2GB'" in failed.state_message
+    assert store.get_pool(POOL).active_runs == 0 and not failed.slot_held
+
+
+def test_an_exception_of_any_kind_while_launching_fails_the_run_and_frees_its_slot(
+    store: Store,
+    clients: Clients,
+    make_dispatcher: Callable[..., Dispatcher],
+    make_runs: Callable[..., list[FlowRun]],
+) -> None:
+    class BrokenEcs(Ecs):
+        def register_task_definition(self, request: LaunchRequest) -> str:
+            raise RuntimeError("not a pushpool error")
+
+    (run,) = make_runs()
+
+    assert make_dispatcher(BrokenEcs(clients)).tick().failed == [run.id]
+    failed = store.get_run(run.id)
+    assert failed.state is StateType.FAILED
+    assert "RuntimeError: not a pushpool error" in failed.state_message
     assert store.get_pool(POOL).active_runs == 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from pulumi_mocks import ACCOUNT, DEFAULT_SUBNETS, REGION  # noqa: E402
 from stacks_under_mocks import POOL, PREFIX, Built, as_list, build_pool, build_shared  # noqa: E402
 
 from pushpool.config import Settings  # noqa: E402
+from pushpool.contracts import stream_filter  # noqa: E402
 from pushpool.contracts import task_family as family_name  # noqa: E402
 from pushpool.core.tables import TABLES  # noqa: E402
 from pushpool.core.templates import validate_job_variables, with_defaults  # noqa: E402
@@ -419,6 +421,27 @@ def test_pool_names_aws_cannot_hold_are_rejected(bad: str) -> None:
         PoolNames(PREFIX, bad)
 
 
+@pytest.mark.parametrize(
+    "name", ["my-pool", "My_Pool.v2", "pool.v2", "-x", "x-", "a", "x" * 31, "x" * 32]
+)
+def test_the_model_accepts_exactly_the_pool_names_the_stack_accepts(name: str) -> None:
+    """One rule (``pushpool.contracts``): a pool the CLI creates is one the stack can build."""
+    from pushpool.contracts import DEFAULT_PREFIX
+    from pushpool.core.models import WorkPool
+    from pushpool_infra.common import PoolNames
+
+    def accepts(build: Callable[[], object]) -> bool:
+        try:
+            build()
+        except ValueError:
+            return False
+        return True
+
+    stack = accepts(lambda: PoolNames(DEFAULT_PREFIX, name))
+    model = accepts(lambda: WorkPool(name=name, base_job_template=default_base_job_template()))
+    assert model == stack, name
+
+
 # ---- outputs -> job template --------------------------------------------------------------
 def test_outputs_cover_the_contract_and_map_onto_the_created_resources(any_pool: Built) -> None:
     outputs = any_pool.outputs
@@ -502,6 +525,7 @@ def test_stream_filter_passes_the_canonical_insert_and_nothing_else(pool: Built)
     modified = {**record, "eventName": "MODIFY"}
     other_pool = json.loads(json.dumps(record).replace(f'"{POOL}"', '"someone-else"'))
     assert not matches(pattern, modified) and not matches(pattern, other_pool)
+    assert pattern == stream_filter(POOL)  # the contract the SDK and the emulator read too
 
 
 @pytest.mark.parametrize(

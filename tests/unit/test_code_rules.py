@@ -35,13 +35,18 @@ MAX_FUNCTION_LINES = 60
 SKIPPED_DIRS = {"__pycache__", "venv", "node_modules", "build"}
 
 HEAVY = ("boto3", "botocore", "typer", "rich", "pulumi", "pulumi_aws", "moto")
-ABOVE_CORE = (
+# adapters and what sits above them: never loaded by a pure module
+ADAPTERS_AND_ABOVE = (
     "pushpool.aws",
     "pushpool.cli",
     "pushpool.dev",
     "pushpool.runtime",
     "pushpool.provision",
+    "pushpool.client",
+    "pushpool.flows",
 )
+# the core is the bottom layer: it does not even load the layers built on it
+ABOVE_CORE = (*ADAPTERS_AND_ABOVE, "pushpool.dispatch", "pushpool.services", "pushpool.pooltypes")
 NOT_IN_LAMBDA = (
     "typer",
     "rich",
@@ -264,16 +269,11 @@ def module_name(path: Path, root: Path) -> str:
 
 
 def pure_modules() -> list[tuple[str, bool]]:
-    """(module, is core) for the core, the dispatch and services packages, the pure pool-type parts."""
+    """(module, is core) for the core and the layers over its ports: dispatch, services and the
+    pool types (whose adapters are injected, or imported only when a factory builds them)."""
     files = [(p, True) for p in python_files(PACKAGE / "core")]
-    for package in ("dispatch", "services"):
-        if (PACKAGE / package).is_dir():
-            files += [(p, False) for p in python_files(PACKAGE / package)]
-    if (PACKAGE / "dispatch.py").is_file():  # the dispatch package while it is one module
-        files.append((PACKAGE / "dispatch.py", False))
-    pooltypes = PACKAGE / "pooltypes"
-    for pattern in ("__init__.py", "base.py", "*/template.py", "*/checks.py", "*/launch.py"):
-        files += [(p, False) for p in sorted(pooltypes.glob(pattern))]
+    for package in ("dispatch", "services", "pooltypes"):
+        files += [(p, False) for p in python_files(PACKAGE / package)]
     return [(module_name(p, SDK), core) for p, core in files]
 
 
@@ -293,7 +293,9 @@ class Check:
     env: tuple[tuple[str, str], ...] = ()
 
 
-PURE_CHECKS = [Check(m, (SDK,), HEAVY + (ABOVE_CORE if core else ())) for m, core in PURE]
+PURE_CHECKS = [
+    Check(m, (SDK,), HEAVY + (ABOVE_CORE if core else ADAPTERS_AND_ABOVE)) for m, core in PURE
+]
 LAMBDA_CHECKS = [
     Check(m, (SDK, FUNCTIONS), NOT_IN_LAMBDA, AWS_ENV)
     for m in LAMBDA_HANDLERS + LAMBDA_ENTRY_POINTS

@@ -1,0 +1,123 @@
+"""The dispatcher over the core's ports alone: an in-memory store and a fake infrastructure.
+
+The same rules the functional tests check against moto (``tests/functional/test_dispatcher.py``),
+here without any AWS: each due run launched once, limits held, and every launch ending in a typed
+outcome, whatever the infrastructure raises.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from pushpool import services
+from pushpool.core.models import Deployment, FlowRun
+from pushpool.core.outcomes import RunOutcome
+from pushpool.core.states import StateType
+from pushpool.core.timeutil import now
+from pushpool.dispatch import Dispatcher
+from pushpool.errors import AwsError, LaunchConfigurationError, ThrottledError
+from tests.unit.fakes import FakeInfrastructure, MemoryStore
+
+POOL = "unit-pool"
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    store = MemoryStore()
+    services.create_pool(store, POOL)
+    store.put_deployment(Deployment(name="d", flow_name="f", pool=POOL, entrypoint="flows/f.py:f"))
+    return store
+
+
+def runs(store: MemoryStore, count: int, **kwargs: object) -> list[FlowRun]:
+    return [services.create_run(store, "f/d", **kwargs) for _ in range(count)]  # type: ignore[arg-type]
+
+
+def dispatcher(store: MemoryStore, infrastructure: FakeInfrastructure) -> Dispatcher:
+    return Dispatcher(store, infrastructure, workers=1)
+
+
+def test_each_due_run_is_launched_once(store: MemoryStore) -> None:
+    made = runs(store, 3)
+    infrastructure = FakeInfrastructure()
+
+    first = dispatcher(store, infrastructure).tick()
+    again = dispatcher(store, infrastructure).tick()
+
+    assert sorted(first.dispatched) == sorted(r.id for r in made)
+    assert again.dispatched == []
+    assert sorted(infrastructure.launched) == sorted(r.id for r in made)
+    assert {store.get_run(r.id).state for r in made} == {StateType.PENDING}
+    assert store.get_pool(POOL).active_runs == 3
+
+
+def test_the_pool_limit_holds_and_a_finished_run_frees_its_slot(store: MemoryStore) -> None:
+    services.set_pool_concurrency_limit(store, POOL, 2)
+    made = runs(store, 3)
+    infrastructure = FakeInfrastructure()
+
+    report = dispatcher(store, infrastructure).tick()
+    assert len(report.dispatched) == 2
+    assert "limit reached (2/2)" in report.blocked[f"{POOL}/default"]
+
+    store.transition(store.get_run(report.dispatched[0]), StateType.COMPLETED)
+    assert dispatcher(store, infrastructure).tick().dispatched == [
+        next(r.id for r in made if r.id not in report.dispatched)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("failure", "state", "outcome"),
+    [
+        (RuntimeError("a bug in a template renderer"), StateType.FAILED, RunOutcome.FAILED),
+        (ValueError("invalid literal for int(): '2GB'"), StateType.FAILED, RunOutcome.FAILED),
+        (LaunchConfigurationError("ECS rejected it"), StateType.FAILED, RunOutcome.FAILED),
+        (ThrottledError("slow down"), StateType.SCHEDULED, RunOutcome.THROTTLED),
+        (AwsError("something odd", code="X"), StateType.PENDING, RunOutcome.RETRY_AFTER_LEASE),
+    ],
+)
+def test_every_launch_ends_in_a_typed_outcome(
+    store: MemoryStore, failure: Exception, state: StateType, outcome: RunOutcome
+) -> None:
+    (run,) = runs(store, 1)
+
+    report = dispatcher(store, FakeInfrastructure(failure)).tick()
+
+    ended = store.get_run(run.id)
+    assert report.ids(outcome) == [run.id]
+    assert ended.state is state
+    if state is StateType.FAILED:  # the reason is the run's, and its slot is free
+        assert str(failure) in ended.state_message
+        assert store.get_pool(POOL).active_runs == 0
+        assert not ended.slot_held
+    if state is StateType.SCHEDULED:  # AWS pushed back: later, with its slot given back
+        assert ended.backoff_until is not None and ended.backoff_until > now()
+        assert store.get_pool(POOL).active_runs == 0
+    if state is StateType.PENDING:  # unknown trouble: the claim waits for its lease, re-driven
+        assert ended.lease_until is not None
+
+
+def test_a_claim_whose_lease_expired_is_launched_again_after_an_unknown_error(
+    store: MemoryStore,
+) -> None:
+    (run,) = runs(store, 1)
+    dispatcher(store, FakeInfrastructure(AwsError("odd", code="X"))).tick()
+    later = now() + timedelta(seconds=store.settings.claim_lease_seconds + 1)
+    infrastructure = FakeInfrastructure()
+
+    report = Dispatcher(store, infrastructure, workers=1, clock=lambda: later).tick()
+
+    assert report.dispatched == [run.id] == infrastructure.launched
+    assert store.get_pool(POOL).active_runs == 1  # the same slot, not a second one
+
+
+def test_a_paused_pool_launches_nothing_until_resumed(store: MemoryStore) -> None:
+    (run,) = runs(store, 1)
+    services.pause_pool(store, POOL)
+    infrastructure = FakeInfrastructure()
+
+    assert dispatcher(store, infrastructure).tick().blocked == {POOL: "paused"}
+    services.resume_pool(store, POOL)
+    assert dispatcher(store, infrastructure).tick().dispatched == [run.id]
