@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from pushpool.core.models import Deployment, FlowRun, State
+from pushpool.core.models import Deployment, State
 from pushpool.core.states import StateType
 
 console = Console(highlight=False)
@@ -48,7 +48,7 @@ def print_json(data: Any) -> None:
     console.print_json(json.dumps(data, default=str))
 
 
-def state_line(state: State, run: FlowRun | None = None) -> str:
+def state_line(state: State) -> str:
     stamp = state.timestamp.astimezone().strftime("%H:%M:%S")
     text = f"{stamp} | {styled_state(state.type)}"
     if state.message and state.message.lower() != state.type.title.lower():

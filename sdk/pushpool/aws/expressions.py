@@ -91,14 +91,3 @@ class Expr:
         if self.values:
             kwargs["ExpressionAttributeValues"] = dict(self.values)
         return kwargs
-
-    def condition_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {}
-        condition = self.condition_expression()
-        if condition:
-            kwargs["ConditionExpression"] = condition
-        if self.names:
-            kwargs["ExpressionAttributeNames"] = dict(self.names)
-        if self.values:
-            kwargs["ExpressionAttributeValues"] = dict(self.values)
-        return kwargs

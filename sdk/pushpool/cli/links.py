@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from pushpool.core.models import FlowRun, WorkPool
+from pushpool.core.models import WorkPool
 
 
 def pool_links(
@@ -30,14 +30,3 @@ def pool_links(
     if pool.infrastructure.get("dashboard_url"):
         links["dashboard"] = str(pool.infrastructure["dashboard_url"])
     return links
-
-
-def run_log_link(run: FlowRun, region: str) -> str | None:
-    if not run.log_group or not run.log_stream:
-        return None
-    group = quote(quote(run.log_group, safe=""), safe="")
-    stream = quote(quote(run.log_stream, safe=""), safe="")
-    return (
-        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
-        f"#logsV2:log-groups/log-group/{group}/log-events/{stream}"
-    )

@@ -52,10 +52,6 @@ class EventOutcome(StrEnum):
     CRASHED = "marked CRASHED"
     RETRIED = "retried"  # crashed by the infrastructure and scheduled again as a new attempt
 
-    @property
-    def ignored(self) -> bool:
-        return self.value.startswith("ignored")
-
 
 class EventAction(StrEnum):
     """How a task state change is to be applied to its run (see ``core.task_events.interpret``)."""
