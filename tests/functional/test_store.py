@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -13,7 +12,7 @@ from pushpool.aws.clients import Clients
 from pushpool.aws.dynamodb import Store
 from pushpool.core.models import Deployment, FlowRun, WorkPool
 from pushpool.core.outcomes import ClaimOutcome
-from pushpool.core.records import Claim
+from pushpool.core.records import Claim, DueRun, NewerTaskEvent
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import now
 from pushpool.core.updates import PoolUpdate, QueueUpdate
@@ -29,7 +28,7 @@ from tests.functional.helpers import FULL_NAME, POOL, launched, run_together, st
 LEASE = timedelta(seconds=60)
 
 
-def due_item(store: Store, run: FlowRun) -> dict[str, Any]:
+def due_item(store: Store, run: FlowRun) -> DueRun:
     (item,) = [i for i in store.due_runs(run.pool, now()) if i.id == run.id]
     return item
 
@@ -391,3 +390,46 @@ def test_an_oversized_pool_is_rejected_before_anything_is_written(
         services.create_pool(store, "big", base_job_template=template)
 
     assert [p.name for p in store.list_pools()] == ["small"]
+
+
+# ---------------------------------------------------------------- a move is never cut short
+def test_finishing_a_run_whose_pool_is_gone_keeps_every_part_of_the_move(
+    store: Store, make_runs: Callable[..., list[FlowRun]]
+) -> None:
+    (run,) = make_runs(1)
+    claimed = claim(store, run).run
+    assert claimed is not None and claimed.slot_held
+    store.delete_pool(POOL)  # no slot to give back: the store finishes the run without one
+
+    failed = store.transition(
+        claimed, StateType.FAILED, message="gone", fields={"exit_code": 3}, remove=["lease_until"]
+    )
+
+    assert failed.state is StateType.FAILED
+    assert failed.exit_code == 3
+    assert store.get_run(run.id).exit_code == 3
+
+
+def test_a_move_whose_slot_was_given_back_already_keeps_its_fields_and_guard(
+    store: Store, make_runs: Callable[..., list[FlowRun]]
+) -> None:
+    (run,) = make_runs(1)
+    claimed = claim(store, run).run
+    assert claimed is not None
+    # the slot was given back by a move that lost its race after releasing (the flag is the token)
+    store.ddb.update_item(
+        TableName=store.runs,
+        Key={"id": {"S": run.id}},
+        UpdateExpression="SET slot_held = :f, task_event_version = :v",
+        ExpressionAttributeValues={":f": {"BOOL": False}, ":v": {"N": "5"}},
+    )
+
+    with pytest.raises(ConflictError):  # an older event's move: its guard still holds it back
+        store.transition(claimed, StateType.CRASHED, guard=NewerTaskEvent(4))
+    assert store.get_run(run.id).state is StateType.PENDING
+
+    crashed = store.transition(
+        claimed, StateType.CRASHED, fields={"exit_code": 137}, guard=NewerTaskEvent(6)
+    )
+    assert (crashed.state, crashed.exit_code) == (StateType.CRASHED, 137)
+    assert store.get_pool(POOL).active_runs == 1  # given back once already: not twice

@@ -336,3 +336,12 @@ def test_a_template_may_use_the_runs_context() -> None:
 def test_malformed_templates_are_rejected(template: Any, match: str) -> None:
     with pytest.raises(TemplateError, match=match):
         templates.check_template(template)
+
+
+def test_every_default_variable_has_a_whole_title_and_a_description() -> None:
+    properties = default_base_job_template()["variables"]["properties"]
+    for name, spec in properties.items():
+        title = spec["title"]
+        assert title and title.count("(") == title.count(")"), (name, title)
+        assert not title.endswith((":", ".", ",")), (name, title)
+        assert spec["description"] and spec["description"] != title, name
