@@ -138,39 +138,28 @@ class _Functions:
             contracts.ENV_POOLS: names.pool,
             "POWERTOOLS_METRICS_NAMESPACE": contracts.METRICS_NAMESPACE,
         }
+        shared: dict[str, Any] = {
+            "names": names,
+            "account": account,
+            "code": code,
+            "environment": environment,
+            "control_table_arn": tables.control.arn,
+            "runs_table_arn": tables.runs.arn,
+            "cluster_arn": compute.cluster.arn,
+            "architecture": LAMBDA_ARCHITECTURE,
+            "log_retention_days": log_retention_days,
+            "tags": tags,
+        }
         self.dispatcher = Dispatcher(
             f"{names.base}-dispatcher",
             DispatcherArgs(
-                names=names,
-                account=account,
-                code=code,
-                environment=environment,
-                control_table_arn=tables.control.arn,
-                runs_table_arn=tables.runs.arn,
+                **shared,
                 runs_stream_arn=tables.runs.stream_arn,
-                cluster_arn=compute.cluster.arn,
                 task_role_arn=compute.task_role.arn,
                 execution_role_arn=compute.execution_role.arn,
-                architecture=LAMBDA_ARCHITECTURE,
-                log_retention_days=log_retention_days,
-                tags=tags,
             ),
         )
-        self.task_events = TaskEvents(
-            f"{names.base}-task-events",
-            TaskEventsArgs(
-                names=names,
-                account=account,
-                code=code,
-                environment=environment,
-                control_table_arn=tables.control.arn,
-                runs_table_arn=tables.runs.arn,
-                cluster_arn=compute.cluster.arn,
-                architecture=LAMBDA_ARCHITECTURE,
-                log_retention_days=log_retention_days,
-                tags=tags,
-            ),
-        )
+        self.task_events = TaskEvents(f"{names.base}-task-events", TaskEventsArgs(**shared))
 
 
 def _console(
