@@ -93,7 +93,7 @@ class BenchClients(Clients):
 
     @property
     def total(self) -> int:
-        return sum(self.requests.values())
+        return sum(self.by_operation.values())
 
 
 # ---------------------------------------------------------------- RunTask timing
