@@ -14,12 +14,12 @@ The `pushpool create --provision-infra` command sets these through the Automatio
 import pulumi
 import pulumi_aws as aws
 
-from pushpool.contracts import DEFAULT_PREFIX
+from pushpool.contracts import CONFIG_NAMESPACE, DEFAULT_PREFIX, ConfigKey
 from pushpool_infra.stacks import pool_stack, shared_stack
 
-config = pulumi.Config("pushpool")
-scope = config.get("scope") or "pool"
-prefix = config.get("prefix") or DEFAULT_PREFIX
+config = pulumi.Config(CONFIG_NAMESPACE)
+scope = config.get(ConfigKey.SCOPE) or "pool"
+prefix = config.get(ConfigKey.PREFIX) or DEFAULT_PREFIX
 region = aws.config.region
 if not region:
     raise pulumi.RunError("Set the region: `pulumi config set aws:region <region>`.")
@@ -33,10 +33,10 @@ if scope == "shared":
 elif scope == "pool":
     outputs = pool_stack(
         prefix=prefix,
-        pool=config.require("pool"),
+        pool=config.require(ConfigKey.POOL),
         region=region,
-        lambda_zip=config.require("lambdaZip"),
-        vpc_mode=config.get("vpcMode") or "auto",
+        lambda_zip=config.require(ConfigKey.LAMBDA_ZIP),
+        vpc_mode=config.get(ConfigKey.VPC_MODE) or "auto",
         log_retention_days=config.get_int("logRetentionDays") or 30,
         alarm_actions=config.get_object("alarmActions") or [],
     )

@@ -70,8 +70,8 @@ class PoolNames:
 
     def tags(self) -> dict[str, str]:
         return {
-            "pushpool:prefix": self.prefix,
-            "pushpool:pool": self.pool,
+            contracts.PREFIX_TAG: self.prefix,
+            contracts.POOL_TAG: self.pool,
             "managed-by": "pushpool",
         }
 

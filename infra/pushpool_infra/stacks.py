@@ -34,7 +34,7 @@ def shared_stack(*, prefix: str, region: str, deletion_protection: bool = False)
         StateArgs(
             prefix=prefix,
             deletion_protection=deletion_protection,
-            tags={"pushpool:prefix": prefix, "managed-by": "pushpool"},
+            tags={contracts.PREFIX_TAG: prefix, "managed-by": "pushpool"},
         ),
     )
     control, runs = state.tables["control"], state.tables["runs"]

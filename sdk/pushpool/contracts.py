@@ -74,6 +74,26 @@ DEPLOYMENT_TAG = f"{TAG_PREFIX}deployment"
 FLOW_TAG = f"{TAG_PREFIX}flow"
 POOL_TAG = f"{TAG_PREFIX}pool"
 CONTENT_HASH_TAG = f"{TAG_PREFIX}content-hash"
+PREFIX_TAG = f"{TAG_PREFIX}prefix"  # on the stack's resources, with POOL_TAG
+
+
+# ---------------------------------------------------------------- the Pulumi program's config
+CONFIG_NAMESPACE = "pushpool"
+
+
+class ConfigKey(StrEnum):
+    """Config the ``infra/`` program reads (``pulumi.Config("pushpool")``), set by provisioning."""
+
+    SCOPE = "scope"  # shared | pool
+    PREFIX = "prefix"
+    POOL = "pool"
+    LAMBDA_ZIP = "lambdaZip"
+    VPC_MODE = "vpcMode"
+
+
+def config_name(key: ConfigKey) -> str:
+    """The full config name, as ``pulumi config set`` spells it: ``pushpool:pool``."""
+    return f"{CONFIG_NAMESPACE}:{key}"
 
 
 # ---------------------------------------------------------------- metrics

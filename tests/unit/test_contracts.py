@@ -30,6 +30,8 @@ VALUES = {
     contracts.FLOW_TAG,
     contracts.POOL_TAG,
     contracts.CONTENT_HASH_TAG,
+    contracts.PREFIX_TAG,
+    *(contracts.config_name(key) for key in contracts.ConfigKey),
     contracts.TAG_PREFIX,
     contracts.LAMBDA_RUNTIME,
     contracts.DISPATCHER_HANDLER,

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from pushpool.contracts import ConfigKey, config_name
+
 OnOutput = Callable[[str], None]
 
 
@@ -46,7 +48,11 @@ class StackDriver(Protocol):
 def shared_stack_spec(prefix: str, region: str, account: str) -> StackSpec:
     return StackSpec(
         name=f"{prefix}.shared.{region}.{account}",
-        config={"aws:region": region, "pushpool:scope": "shared", "pushpool:prefix": prefix},
+        config={
+            "aws:region": region,
+            config_name(ConfigKey.SCOPE): "shared",
+            config_name(ConfigKey.PREFIX): prefix,
+        },
         label=f"shared tables ({prefix}-control, {prefix}-runs)",
     )
 
@@ -61,14 +67,14 @@ def pool_stack_spec(
 ) -> StackSpec:
     config = {
         "aws:region": region,
-        "pushpool:scope": "pool",
-        "pushpool:prefix": prefix,
-        "pushpool:pool": pool,
+        config_name(ConfigKey.SCOPE): "pool",
+        config_name(ConfigKey.PREFIX): prefix,
+        config_name(ConfigKey.POOL): pool,
     }
     if lambda_zip is not None:
-        config["pushpool:lambdaZip"] = str(lambda_zip)
+        config[config_name(ConfigKey.LAMBDA_ZIP)] = str(lambda_zip)
     if vpc_mode:
-        config["pushpool:vpcMode"] = vpc_mode
+        config[config_name(ConfigKey.VPC_MODE)] = vpc_mode
     return StackSpec(
         name=f"{prefix}.pool.{pool}.{region}.{account}", config=config, label=f"pool {pool}"
     )

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pushpool.contracts import DEFAULT_PREFIX, resource_base_problem
+from pushpool.contracts import DEFAULT_PREFIX, ConfigKey, config_name, resource_base_problem
 from pushpool.errors import ValidationError
 from pushpool.provision.driver import PulumiAutomationDriver
 from pushpool.provision.errors import ProvisioningCancelledError
@@ -114,7 +114,8 @@ def _plans(
     shared_plan = _preview(stacks, shared, _progress(shared, emit), emit)
     if shared_ready:
         return shared_plan, _preview(stacks, pool_spec, _progress(pool_spec, emit), emit)
-    prefix, region = shared.config["pushpool:prefix"], shared.config["aws:region"]
+    prefix = shared.config[config_name(ConfigKey.PREFIX)]
+    region = shared.config["aws:region"]
     emit(
         ProvisionEvent(
             "plan",

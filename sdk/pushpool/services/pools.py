@@ -9,9 +9,9 @@ from pushpool.core import templates
 from pushpool.core.models import WorkPool
 from pushpool.core.ports import Store
 from pushpool.core.updates import PoolUpdate
+from pushpool.core.validation import validated
 from pushpool.errors import ValidationError
 from pushpool.pooltypes import DEFAULT_POOL_TYPE, check_job, default_base_job_template, pool_type
-from pushpool.services.validation import validated
 
 
 def create_pool(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pushpool.core.models import WorkPool, WorkQueue
 from pushpool.core.ports import Store
 from pushpool.core.updates import QueueUpdate
-from pushpool.services.validation import validated
+from pushpool.core.validation import validated
 
 
 def create_queue(

@@ -1,4 +1,5 @@
-"""Turning the models' own validation errors into one pushpool error with their message."""
+"""Turning the models' own validation errors into one pushpool error with their message (the
+first reason, without pydantic's links): what the CLI prints and the SDK raises."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ from pushpool.errors import ValidationError
 T = TypeVar("T")
 
 
-def validated(build: Callable[[], T]) -> T:
-    """``build()``; a model that refuses its input raises ValidationError with the first reason."""
+def validated(build: Callable[[], T], error: type[ValidationError] = ValidationError) -> T:
+    """``build()``; a model that refuses its input raises ``error`` with the first reason."""
     try:
         return build()
     except PydanticValidationError as exc:
-        raise ValidationError(first_error(exc)) from exc
+        raise error(first_error(exc)) from None
 
 
 def first_error(exc: PydanticValidationError) -> str:
