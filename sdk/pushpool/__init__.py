@@ -22,8 +22,17 @@ from pushpool.errors import PushpoolError
 if TYPE_CHECKING:
     from pushpool.client import Client, get_client
     from pushpool.flows import Flow, flow, from_source
+    from pushpool.flows.deploy import ConcurrencyLimitConfig
 
-__all__ = ["Client", "Flow", "PushpoolError", "flow", "from_source", "get_client"]
+__all__ = [
+    "Client",
+    "ConcurrencyLimitConfig",
+    "Flow",
+    "PushpoolError",
+    "flow",
+    "from_source",
+    "get_client",
+]
 __version__ = "0.1.0"
 
 
@@ -36,4 +45,8 @@ def __getattr__(name: str) -> Any:
         from pushpool import client
 
         return getattr(client, name)
+    if name == "ConcurrencyLimitConfig":
+        from pushpool.flows.deploy import ConcurrencyLimitConfig
+
+        return ConcurrencyLimitConfig
     raise AttributeError(f"module 'pushpool' has no attribute {name!r}")

@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pushpool import services
-from pushpool.core.models import Deployment, FlowRun, WorkPool
+from pushpool.core.models import Deployment, DeploymentSchedule, FlowRun, WorkPool
 from pushpool.core.ports import Infrastructure, Store
+from pushpool.core.schedules import Cron, Interval, RRule
 from pushpool.core.states import StateType
 from pushpool.core.updates import PoolUpdate, QueueUpdate
 from pushpool.errors import NotFoundError
@@ -108,6 +109,34 @@ class Client:
 
     def delete_deployment(self, full_name: str) -> None:
         services.delete_deployment(self.store, full_name)
+
+    # ---------------------------------------------------------------- schedules
+    def list_schedules(self, deployment: str) -> list[DeploymentSchedule]:
+        self.store.get_deployment(deployment)
+        return self.store.list_schedules(deployment)
+
+    def add_schedule(
+        self, deployment: str, schedule: Cron | Interval | RRule
+    ) -> DeploymentSchedule:
+        return services.add_schedule(self.store, deployment, schedule)
+
+    def pause_schedule(self, deployment: str, slug: str) -> DeploymentSchedule:
+        return services.set_schedule_active(self.store, deployment, slug, False)
+
+    def resume_schedule(self, deployment: str, slug: str) -> DeploymentSchedule:
+        return services.set_schedule_active(self.store, deployment, slug, True)
+
+    def delete_schedule(self, deployment: str, slug: str) -> None:
+        services.delete_schedule(self.store, deployment, slug)
+
+    def clear_schedules(self, deployment: str) -> int:
+        self.store.get_deployment(deployment)
+        return services.clear_schedules(self.store, deployment)
+
+    def backfill(
+        self, deployment: str, start: datetime, end: datetime, slug: str | None = None
+    ) -> list[FlowRun]:
+        return services.backfill(self.store, deployment, start, end, slug)
 
     # ---------------------------------------------------------------- runs
     def create_run(

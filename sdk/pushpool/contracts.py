@@ -116,6 +116,9 @@ class Metric(StrEnum):
     RUNS_FAILED = "RunsFailed"
     RUNS_CRASHED = "RunsCrashed"
     RUNS_CANCELLED = "RunsCancelled"
+    RUNS_MATERIALISED = "RunsMaterialised"
+    RUNS_LATE = "RunsLate"
+    RUNS_MISSED_WINDOW = "RunsMissedWindow"
 
 
 # what the pool's dashboard plots: launches per pass, and how runs ended
@@ -125,6 +128,11 @@ DASHBOARD_DISPATCH_METRICS = (
     Metric.RUNS_THROTTLED,
 )
 DASHBOARD_OUTCOME_METRICS = (Metric.RUNS_COMPLETED, Metric.RUNS_FAILED, Metric.RUNS_CRASHED)
+DASHBOARD_SCHEDULE_METRICS = (
+    Metric.RUNS_MATERIALISED,
+    Metric.RUNS_LATE,
+    Metric.RUNS_MISSED_WINDOW,
+)
 
 
 # ---------------------------------------------------------------- the stream that wakes dispatchers
@@ -163,7 +171,13 @@ LAMBDA_PYTHON = "3.11"
 LAMBDA_RUNTIME = f"python{LAMBDA_PYTHON}"  # Amazon Linux 2: manylinux2014 wheels
 LAMBDA_ARCHITECTURE = "x86_64"
 # runtime dependencies of the zip by name (boto3 comes with the runtime); versions from pyproject
-LAMBDA_DEPENDENCIES = ("aws-lambda-powertools", "jsonschema", "pydantic")
+LAMBDA_DEPENDENCIES = (
+    "aws-lambda-powertools",
+    "cronsim",
+    "jsonschema",
+    "pydantic",
+    "python-dateutil",
+)
 LAMBDA_PROVIDED = ("boto3", "botocore", "s3transfer")
 DISPATCHER_HANDLER = "dispatcher.handler"
 TASK_EVENTS_HANDLER = "task_events.handler"

@@ -47,6 +47,10 @@ class ItemTooLargeError(ValidationError):
     """An item that would exceed DynamoDB's 400 KB limit."""
 
 
+class ScheduleError(ValidationError):
+    """A schedule that cannot be read: its cron, interval, rrule, time zone or policies."""
+
+
 class TemplateError(ValidationError):
     """A base job template that is malformed or cannot be rendered."""
 

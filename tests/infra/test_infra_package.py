@@ -143,7 +143,13 @@ def test_the_real_core_ships_without_cli_dev_provision_or_heavy_tools(
 def test_runtime_requirements_are_the_lambda_dependencies_only() -> None:
     requirements = runtime_requirements()
     names = {r.split("<")[0].split(">")[0].split("=")[0].split("~")[0] for r in requirements}
-    assert names == {"pydantic", "aws-lambda-powertools", "jsonschema"}
+    assert names == {
+        "pydantic",
+        "aws-lambda-powertools",
+        "jsonschema",
+        "cronsim",
+        "python-dateutil",
+    }
     assert requirements == sorted(requirements)
 
 

@@ -16,9 +16,26 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pushpool.config import Settings
-from pushpool.core.models import Deployment, FlowRun, State, WorkPool, WorkQueue
+from pushpool.core.models import (
+    Deployment,
+    DeploymentSchedule,
+    FlowRun,
+    State,
+    WorkPool,
+    WorkQueue,
+    schedule_key,
+)
 from pushpool.core.outcomes import ClaimOutcome
-from pushpool.core.records import AwaitingStart, Claim, DueRun, Guard, Launched, NewerTaskEvent
+from pushpool.core.records import (
+    Advance,
+    AwaitingStart,
+    Claim,
+    Due,
+    DueRun,
+    Guard,
+    Launched,
+    NewerTaskEvent,
+)
 from pushpool.core.rules import pool_block, queue_block, queue_of
 from pushpool.core.states import ALLOWED_FROM, StateType
 from pushpool.core.timeutil import now
@@ -34,8 +51,10 @@ class MemoryStore:
         self.pools: dict[str, WorkPool] = {}
         self.deployments: dict[str, Deployment] = {}
         self.runs: dict[str, FlowRun] = {}
-        self.due: dict[str, datetime] = {}  # run id -> due_at (the sparse index)
+        self.due_at: dict[str, datetime] = {}  # run id -> due_at (the sparse index)
         self.task_definitions: dict[str, str] = {}
+        self.schedules: dict[str, DeploymentSchedule] = {}
+        self.indexed: set[str] = set()  # schedule keys in the due index
         self._lock = threading.RLock()
 
     @property
@@ -138,7 +157,7 @@ class MemoryStore:
             run = run.model_copy(update={"state_history": history})
             self.runs[run.id] = run
             if run.state is StateType.SCHEDULED:
-                self.due[run.id] = run.scheduled_at
+                self.due_at[run.id] = run.scheduled_at
             return run
 
     def get_run(self, run_id: str) -> FlowRun:
@@ -164,14 +183,79 @@ class MemoryStore:
         ]
         return sorted(found, key=lambda r: r.created_at, reverse=True)[:limit]
 
+    def due(self, pool: str, until: datetime, *, limit: int = 1000) -> Due:
+        with self._lock:
+            cursors = [
+                s
+                for key, s in self.schedules.items()
+                if key in self.indexed and s.pool == pool and s.look_at and s.look_at <= until
+            ]
+        return Due(self.due_runs(pool, until, limit=limit), cursors)
+
     def due_runs(self, pool: str, until: datetime, *, limit: int = 1000) -> list[DueRun]:
         with self._lock:
             due = [
                 DueRun(self.runs[i], at)
-                for i, at in self.due.items()
+                for i, at in self.due_at.items()
                 if self.runs[i].pool == pool and at <= until
             ]
             return sorted(due, key=lambda d: d.due_at)[:limit]
+
+    def create_runs(self, runs: Sequence[FlowRun]) -> list[FlowRun]:
+        created = []
+        for run in runs:
+            with self._lock:
+                if run.id in self.runs:
+                    continue
+                created.append(self.create_run(run))
+        return created
+
+    def delete_waiting_runs(self, run_ids: Iterable[str]) -> list[str]:
+        deleted = []
+        with self._lock:
+            for run_id in run_ids:
+                run = self.runs.get(run_id)
+                if run is not None and run.state is StateType.SCHEDULED and not run.slot_held:
+                    del self.runs[run_id]
+                    self.due_at.pop(run_id, None)
+                    deleted.append(run_id)
+        return deleted
+
+    # ---------------------------------------------------------------- schedules
+    def put_schedule(self, schedule: DeploymentSchedule, *, indexed: bool) -> None:
+        with self._lock:
+            self.schedules[schedule.key] = schedule
+            if indexed and schedule.look_at is not None:
+                self.indexed.add(schedule.key)
+            else:
+                self.indexed.discard(schedule.key)
+
+    def list_schedules(self, deployment: str) -> list[DeploymentSchedule]:
+        return [s for s in self.schedules.values() if s.deployment == deployment]
+
+    def delete_schedule(self, deployment: str, slug: str) -> None:
+        with self._lock:
+            key = schedule_key(deployment, slug)
+            self.schedules.pop(key, None)
+            self.indexed.discard(key)
+
+    def advance_schedules(self, advances: Sequence[Advance]) -> list[bool]:
+        applied = []
+        for advance in advances:
+            with self._lock:
+                stored = self.schedules.get(advance.schedule.key)
+                if stored is None or stored.last_fire != advance.schedule.last_fire:
+                    applied.append(False)
+                    continue
+                moved = stored.model_copy(
+                    update={"last_fire": advance.last_fire, "look_at": advance.look_at}
+                )
+                self.schedules[stored.key] = moved
+                if advance.look_at is None:
+                    self.indexed.discard(stored.key)
+            self.create_runs(advance.runs)
+            applied.append(True)
+        return applied
 
     # ---------------------------------------------------------------- claims and launches
     def claim(self, due: DueRun, *, at: datetime, lease: timedelta, redrive: bool = False) -> Claim:
@@ -184,7 +268,7 @@ class MemoryStore:
                 if run.state is not StateType.PENDING or run.task_arn or not expired:
                     return Claim(ClaimOutcome.TAKEN)
                 return Claim(ClaimOutcome.CLAIMED, self._lease(run, at, lease))
-            if run.state is not StateType.SCHEDULED or self.due.get(run.id, at) > at:
+            if run.state is not StateType.SCHEDULED or self.due_at.get(run.id, at) > at:
                 return Claim(ClaimOutcome.TAKEN)
             pool = self.pools.get(run.pool)
             if pool is None:
@@ -209,7 +293,7 @@ class MemoryStore:
     def _lease(self, run: FlowRun, at: datetime, lease: timedelta) -> FlowRun:
         leased = run.model_copy(update={"lease_until": at + lease})
         self.runs[run.id] = leased
-        self.due[run.id] = at + lease
+        self.due_at[run.id] = at + lease
         return leased
 
     def record_launch(
@@ -223,9 +307,9 @@ class MemoryStore:
             recorded = run.model_copy(update=fields)
             self.runs[run.id] = recorded
             if recorded.state is StateType.PENDING and deadline is not None:
-                self.due[run.id] = deadline
+                self.due_at[run.id] = deadline
             else:
-                self.due.pop(run.id, None)
+                self.due_at.pop(run.id, None)
             return recorded
 
     def record_launches(
@@ -242,12 +326,12 @@ class MemoryStore:
     ) -> FlowRun:
         with self._lock:
             stored = self.get_run(run.id)
-            if not _holds(stored, NewerTaskEvent(version), self.due):
+            if not _holds(stored, NewerTaskEvent(version), self.due_at):
                 raise ConflictError("Record task event: a newer event was applied.")
             updated = stored.model_copy(update={**facts, "task_event_version": version})
             self.runs[run.id] = updated
             if started:
-                self.due.pop(run.id, None)
+                self.due_at.pop(run.id, None)
             return updated
 
     def transition(
@@ -265,7 +349,7 @@ class MemoryStore:
         with self._lock:
             stored = self.get_run(run.id)
             if stored.state not in ALLOWED_FROM[target] or (
-                guard is not None and not _holds(stored, guard, self.due)
+                guard is not None and not _holds(stored, guard, self.due_at)
             ):
                 raise StateTransitionError(
                     f"Run {run.id} is {stored.state}; cannot move it to {target}.", current=stored
@@ -280,10 +364,10 @@ class MemoryStore:
             history = [*stored.state_history, State(type=target, timestamp=at, message=message)]
             changes.update(state=target, state_message=message, state_history=history)
             if target is StateType.SCHEDULED:
-                self.due[run.id] = due_at or at
+                self.due_at[run.id] = due_at or at
                 changes["lease_until"] = None
             else:
-                self.due.pop(run.id, None)
+                self.due_at.pop(run.id, None)
             moved = stored.model_copy(update=changes)
             self.runs[run.id] = moved
             return moved

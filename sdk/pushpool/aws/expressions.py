@@ -91,3 +91,15 @@ class Expr:
         if self.values:
             kwargs["ExpressionAttributeValues"] = dict(self.values)
         return kwargs
+
+    def condition_kwargs(self) -> dict[str, Any]:
+        """For a conditional Put or Delete: the condition and its placeholders only."""
+        kwargs: dict[str, Any] = {}
+        condition = self.condition_expression()
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        if self.names:
+            kwargs["ExpressionAttributeNames"] = dict(self.names)
+        if self.values:
+            kwargs["ExpressionAttributeValues"] = dict(self.values)
+        return kwargs

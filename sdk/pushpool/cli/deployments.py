@@ -7,6 +7,7 @@ import json
 import typer
 from rich.table import Table
 
+from pushpool.cli import schedules
 from pushpool.cli.common import (
     Output,
     OutputOption,
@@ -17,7 +18,11 @@ from pushpool.cli.common import (
 )
 from pushpool.display import console, print_json, styled_state
 
-app = typer.Typer(no_args_is_help=True, help="Deployments: list, inspect, run, pause, resume.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Deployments: ls, inspect, run, pause, resume, delete, schedule.",
+)
+app.add_typer(schedules.app, name="schedule")
 
 
 @app.command("ls")
@@ -41,15 +46,23 @@ def ls(output: Output = OutputOption) -> None:
 def inspect(
     name: str = typer.Argument(..., help="'<flow>/<deployment>'"), output: Output = OutputOption
 ) -> None:
-    """Show a deployment."""
-    deployment = client().get_deployment(name)
+    """Show a deployment and its schedules (each with its next fire times, in its zone)."""
+    from pushpool.cli.schedules import print_schedules, schedule_json
+
+    pushpool = client()
+    deployment = pushpool.get_deployment(name)
+    schedules = pushpool.list_schedules(name)
+    data = deployment.model_dump(mode="json")
+    data["schedules"] = [schedule_json(s) for s in schedules]
     if output is Output.table:
         console.print(
             f"[bold]{deployment.full_name}[/]  pool {deployment.pool}, "
             f"queue {deployment.queue}{'  [yellow]paused[/]' if deployment.paused else ''}"
         )
         console.print(f"entrypoint {deployment.entrypoint} from {deployment.source.describe()}")
-    print_json(deployment.model_dump(mode="json"))
+        if schedules:
+            print_schedules(schedules)
+    print_json(data)
 
 
 @app.command()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from rich.table import Table
 
@@ -19,22 +21,49 @@ from pushpool.display import console, print_json, state_line, styled_state
 app = typer.Typer(no_args_is_help=True, help="Flow runs: list, inspect, logs, cancel.")
 
 
+LATE = "LATE"  # a view of SCHEDULED runs past their time (``core.rules.is_late``), not a state
+
+
+def run_json(run: Any) -> dict[str, Any]:
+    from pushpool.core.rules import is_late
+    from pushpool.core.timeutil import now
+
+    data: dict[str, Any] = run.model_dump(mode="json")
+    data["late"] = is_late(run, now())
+    return data
+
+
+def shown_state(run: Any) -> str:
+    from pushpool.core.rules import is_late
+    from pushpool.core.timeutil import now
+
+    return "[dark_orange]Late[/]" if is_late(run, now()) else styled_state(run.state)
+
+
 @app.command("ls")
 @handle_errors
 def ls(
-    state: StateType | None = typer.Option(None, "--state", "-s", case_sensitive=False),
+    state: str | None = typer.Option(
+        None, "--state", "-s", help="A state (scheduled, running, ...) or late."
+    ),
     deployment: str | None = typer.Option(None, "--deployment", "-d", help="'<flow>/<name>'"),
     pool: str | None = typer.Option(None, "--pool"),
     limit: int = typer.Option(20, "--limit", min=1),
     output: Output = OutputOption,
 ) -> None:
-    """List recent flow runs, newest first."""
+    """List recent flow runs, newest first (Late: Scheduled and over 15 s past its time)."""
+    from pushpool.core.rules import is_late
+    from pushpool.core.timeutil import now
+
+    listed, late = _state(state)
     pushpool = client()
     if deployment and not pool:
         pool = pushpool.get_deployment(deployment).pool
-    runs = pushpool.list_runs(pool=pool, state=state, deployment=deployment, limit=limit)
+    runs = pushpool.list_runs(pool=pool, state=listed, deployment=deployment, limit=limit)
+    if late:
+        runs = [r for r in runs if is_late(r, now())]
     if output is Output.json:
-        print_json([r.model_dump(mode="json") for r in runs])
+        print_json([run_json(r) for r in runs])
         return
     table = Table(title="Flow runs")
     for column in ("Id", "Name", "Deployment", "State", "Scheduled", "Message"):
@@ -44,11 +73,24 @@ def ls(
             r.id,
             r.name,
             r.deployment,
-            styled_state(r.state),
+            shown_state(r),
             r.scheduled_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
             r.state_message[:80],
         )
     console.print(table)
+
+
+def _state(text: str | None) -> tuple[StateType | None, bool]:
+    """The state to list, and whether only the late ones (Scheduled, past their time)."""
+    if text is None:
+        return None, False
+    if text.upper() == LATE:
+        return StateType.SCHEDULED, True
+    try:
+        return StateType(text.upper()), False
+    except ValueError:
+        names = ", ".join(s.value.lower() for s in StateType)
+        exit_with_error(f"Unknown state {text!r}. Use one of: {names}, late.")
 
 
 @app.command()
@@ -59,11 +101,11 @@ def inspect(run_id: str, output: Output = OutputOption) -> None:
     run = pushpool.get_run(run_id)
     waiting = pushpool.why_waiting(run)
     if output is Output.json:
-        data = run.model_dump(mode="json")
+        data = run_json(run)
         data["waiting_because"] = waiting
         print_json(data)
         return
-    console.print(f"[bold]{run.name}[/] ({run.id})  {run.deployment}  {styled_state(run.state)}")
+    console.print(f"[bold]{run.name}[/] ({run.id})  {run.deployment}  {shown_state(run)}")
     if waiting:
         console.print(f"Not launched yet: {waiting}")
     for entry in run.state_history:
@@ -73,6 +115,7 @@ def inspect(run_id: str, output: Output = OutputOption) -> None:
         ("exit code", run.exit_code),
         ("logs", f"{run.log_group} {run.log_stream}" if run.log_stream else None),
         ("parameters", run.parameters or None),
+        ("schedule", run.schedule),
     ):
         if value is not None:
             console.print(f"{label}: {value}")

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pushpool.contracts import pool_name_problem
 from pushpool.core.names import friendly_name
+from pushpool.core.schedules import Schedule
 from pushpool.core.sources import CodeSource, ImageSource
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import Timestamp, now
@@ -112,6 +114,13 @@ class WorkPool(_Model):
         return value
 
 
+class CollisionStrategy(StrEnum):
+    """What a run of a deployment at its concurrency limit does (Prefect's names)."""
+
+    ENQUEUE = "ENQUEUE"  # waits for a slot
+    CANCEL_NEW = "CANCEL_NEW"  # is cancelled
+
+
 class Deployment(_Model):
     """A flow, its code and its defaults, registered to run on a work pool."""
 
@@ -140,6 +149,13 @@ class Deployment(_Model):
     )
     spot_fallback: bool | None = Field(
         default=None, description="Relaunch Spot crashes on FARGATE; none = the pool's setting."
+    )
+    concurrency_limit: int | None = Field(
+        default=None, ge=0, description="Most runs of this deployment active at once."
+    )
+    collision_strategy: CollisionStrategy = Field(
+        default=CollisionStrategy.ENQUEUE,
+        description="A run due at the limit: ENQUEUE waits, CANCEL_NEW cancels it.",
     )
     created_at: Timestamp = Field(default_factory=now)
     updated_at: Timestamp = Field(default_factory=now)
@@ -193,6 +209,12 @@ class FlowRun(_Model):
         default=None, description="Highest ECS task event version applied (ignores stale events)."
     )
     launched_at: Timestamp | None = Field(default=None, description="When RunTask succeeded.")
+    schedule: str | None = Field(
+        default=None, description="Slug of the schedule that made it; none = made by hand."
+    )
+    start_by: Timestamp | None = Field(
+        default=None, description="Not started by then: cancelled (the schedule's max_lateness)."
+    )
     retired_task_arns: list[str] = Field(
         default_factory=list,
         description="Tasks of earlier attempts: their late events are ignored.",
@@ -201,3 +223,32 @@ class FlowRun(_Model):
     @property
     def is_final(self) -> bool:
         return self.state.is_final
+
+
+class DeploymentSchedule(_Model):
+    """A schedule as stored for its deployment: what it is, whether it is active, and its cursor
+    (the latest fire time it made a run for) and when it next needs looking at."""
+
+    deployment: str = Field(description="'flow/deployment' full name.")
+    pool: str = Field(description="Work pool of the deployment.")
+    schedule: Schedule = Field(description="Cron, interval or rrule, with its policies.")
+    active: bool = Field(default=True, description="Paused schedules make no runs.")
+    last_fire: Timestamp = Field(description="Latest fire time a run was made for (or skipped).")
+    look_at: Timestamp | None = Field(
+        default=None, description="When it next has runs to make; none = never (ended)."
+    )
+    created_at: Timestamp = Field(default_factory=now)
+    updated_at: Timestamp = Field(default_factory=now)
+
+    @property
+    def slug(self) -> str:
+        return self.schedule.name
+
+    @property
+    def key(self) -> str:
+        return schedule_key(self.deployment, self.slug)
+
+
+def schedule_key(deployment: str, slug: str) -> str:
+    """How a schedule is named in the tables: after its deployment, so they sort together."""
+    return f"{deployment}#{slug}"

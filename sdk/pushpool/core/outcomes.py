@@ -24,6 +24,7 @@ class RunOutcome(StrEnum):
     RETRY_AFTER_LEASE = "retry_after_lease"  # unknown AWS trouble: re-driven when its lease ends
     DEFERRED = "deferred"  # out of time before its launch: SCHEDULED again, due at once
     START_TIMED_OUT = "start_timed_out"  # its task missed the start deadline: stopped, crashed
+    MISSED_WINDOW = "missed_window"  # not started within its schedule's max_lateness: cancelled
     TAKEN = "taken"  # claimed by another dispatcher, or it moved on meanwhile
     POOL_BLOCKED = "pool_blocked"
     QUEUE_BLOCKED = "queue_blocked"

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pushpool.config import Settings
-from pushpool.core.models import Deployment, FlowRun, WorkPool, WorkQueue
-from pushpool.core.records import Claim, DueRun, Guard, Launched
+from pushpool.core.models import Deployment, DeploymentSchedule, FlowRun, WorkPool, WorkQueue
+from pushpool.core.records import Advance, Claim, Due, DueRun, Guard, Launched
 from pushpool.core.states import StateType
 from pushpool.core.updates import DeploymentUpdate, PoolUpdate, QueueUpdate
 
@@ -66,6 +66,14 @@ class RunStore(Protocol):
         limit: int = 50,
     ) -> list[FlowRun]: ...
     def due_runs(self, pool: str, until: datetime, *, limit: int = 1000) -> list[DueRun]: ...
+    def due(self, pool: str, until: datetime, *, limit: int = 1000) -> Due: ...
+    def create_runs(self, runs: Sequence[FlowRun]) -> list[FlowRun]:
+        """Each run only if no run has its id; returns those created."""
+        ...
+
+    def delete_waiting_runs(self, run_ids: Iterable[str]) -> list[str]:
+        """Delete runs still SCHEDULED and never claimed; returns the ids deleted."""
+        ...
 
     def claim(
         self, due: DueRun, *, at: datetime, lease: timedelta, redrive: bool = False
@@ -96,7 +104,19 @@ class RunStore(Protocol):
     ) -> FlowRun: ...
 
 
-class Store(ControlStore, RunStore, Protocol):
+class ScheduleStore(Protocol):
+    """Deployments' schedules: each a definition next to its deployment and a cursor in the
+    runs table's due index (only while it is active and its deployment is not paused)."""
+
+    def put_schedule(self, schedule: DeploymentSchedule, *, indexed: bool) -> None: ...
+    def list_schedules(self, deployment: str) -> list[DeploymentSchedule]: ...
+    def delete_schedule(self, deployment: str, slug: str) -> None: ...
+    def advance_schedules(self, advances: Sequence[Advance]) -> list[bool]:
+        """Apply looks (new cursors, their runs): for each, whether it was applied."""
+        ...
+
+
+class Store(ControlStore, RunStore, ScheduleStore, Protocol):
     """Everything pushpool keeps."""
 
 

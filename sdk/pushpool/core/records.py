@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pushpool.core.models import DEFAULT_QUEUE, FlowRun
+from pushpool.core.models import DEFAULT_QUEUE, DeploymentSchedule, FlowRun
 from pushpool.core.outcomes import ClaimOutcome
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import parse_iso
@@ -61,6 +61,25 @@ class DueRun:
         if self.run.state is StateType.PENDING:
             return DueKind.DEADLINE if self.run.task_arn else DueKind.REDRIVE
         return DueKind.SKIP
+
+
+@dataclass(frozen=True)
+class Due:
+    """What a pool's due index holds up to a time: runs, and schedules with runs to make."""
+
+    runs: list[DueRun]
+    schedules: list[DeploymentSchedule]
+
+
+@dataclass(frozen=True)
+class Advance:
+    """One look at a schedule, to apply: its new cursor and the runs it makes. The write holds
+    only if the cursor is still as ``schedule`` shows it; each run is made only if absent."""
+
+    schedule: DeploymentSchedule
+    runs: list[FlowRun]
+    last_fire: datetime
+    look_at: datetime | None
 
 
 @dataclass(frozen=True)

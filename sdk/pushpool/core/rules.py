@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from pushpool.core.models import DEFAULT_QUEUE, Deployment, WorkPool, WorkQueue
+from pushpool.core.models import DEFAULT_QUEUE, Deployment, FlowRun, WorkPool, WorkQueue
 from pushpool.core.records import DueRun
+from pushpool.core.states import StateType
 
 MAX_BACKOFF_SECONDS = 300
+LATE_AFTER = timedelta(seconds=15)  # Prefect's threshold for showing a run Late
 # runs claimed in one transaction (DynamoDB allows 100 items in one; the pool's item is one more)
 CLAIM_BATCH = 25
 # priority of a queue the pool no longer has: after every real one
@@ -25,6 +27,20 @@ def backoff(throttled: int, rng: Callable[[], float] = random.random) -> timedel
     """Exponential backoff with jitter: ~1 s, 2 s, 4 s ... capped at 5 minutes."""
     ceiling = min(2.0 ** max(throttled, 0), MAX_BACKOFF_SECONDS)
     return timedelta(seconds=ceiling * (0.5 + rng() / 2))
+
+
+def is_late(run: FlowRun, now: datetime) -> bool:
+    """SCHEDULED more than :data:`LATE_AFTER` past its time: shown as Late (a view, not a state)."""
+    return run.state is StateType.SCHEDULED and run.scheduled_at < now - LATE_AFTER
+
+
+def count_late(items: Iterable[DueRun], now: datetime) -> int:
+    return sum(1 for item in items if is_late(item.run, now))
+
+
+def missed_window(item: DueRun, now: datetime) -> bool:
+    """A run its schedule's ``max_lateness`` no longer lets start."""
+    return item.run.start_by is not None and now > item.run.start_by
 
 
 def queue_of(pool: WorkPool, name: str) -> WorkQueue:

@@ -9,14 +9,16 @@ Layout
 ``<prefix>-control`` (pk, sk): small, slowly changing records.
     pools             pk="POOL"        sk=<pool name>      (one Query lists every pool)
     deployments       pk="DEPLOYMENT"  sk=<flow>/<name>
+    schedules         pk="DEPLOYMENT"  sk=<flow>/<name>#<slug> (next to their deployment)
     task definitions  pk="TASKDEF"     sk=<content hash>   (registered once, reused by every run)
 
-``<prefix>-runs`` (id): one item per flow run.
+``<prefix>-runs`` (id): one item per flow run, and one cursor per schedule.
     GSI ``due``     (due_pool, due_at): sparse. Only runs that need the dispatcher carry these
                     attributes: SCHEDULED runs (due_at = scheduled time or backoff end), claims
                     not yet launched (due_at = lease expiry) and launched tasks not yet RUNNING
-                    (due_at = start deadline). A tick costs one Query per active pool however
-                    many runs are stored.
+                    (due_at = start deadline), and the cursors of active schedules (due_at =
+                    when the schedule next has runs to make). A tick costs one Query per
+                    active pool however many runs and schedules are stored.
     GSI ``by_pool`` (pool, created_at): newest runs of a pool, for listing.
     Stream          NEW_AND_OLD_IMAGES: new SCHEDULED runs wake the dispatcher at once.
     TTL             expires_at: finished runs expire after ``run_ttl_days``.
@@ -32,6 +34,8 @@ BY_POOL_INDEX = "by_pool"
 TTL_ATTRIBUTE = "expires_at"
 
 POOL_PK = "POOL"
+SCHEDULE_ITEM = "schedule"  # item_type of a schedule in the control table, item_kind of a cursor
+CURSOR_PREFIX = "schedule#"  # id of a schedule's cursor in the runs table: schedule#<key>
 DEPLOYMENT_PK = "DEPLOYMENT"
 TASKDEF_PK = "TASKDEF"
 
@@ -54,6 +58,10 @@ DUE_PROJECTED = [
     "launched_at",
     "slot_held",
     "retired_task_arns",
+    "schedule",
+    "start_by",
+    "item_kind",
+    "cursor",
 ]
 
 

@@ -27,11 +27,20 @@ from pushpool.core.models import Deployment, WorkPool
 from pushpool.core.outcomes import RunOutcome
 from pushpool.core.ports import Infrastructure, Store
 from pushpool.core.records import DueKind, DueRun
-from pushpool.core.rules import CLAIM_BATCH, Room, blocked_reason, order_due, rotate_within_priority
+from pushpool.core.rules import (
+    CLAIM_BATCH,
+    Room,
+    blocked_reason,
+    count_late,
+    missed_window,
+    order_due,
+    rotate_within_priority,
+)
 from pushpool.core.timeutil import now
 from pushpool.dispatch.crashes import expire_start
 from pushpool.dispatch.launching import Launching
 from pushpool.dispatch.report import TickReport
+from pushpool.dispatch.schedules import Materializer
 
 log = logging.getLogger("pushpool.dispatch")
 
@@ -72,16 +81,26 @@ class Dispatcher:
         self.timer = timer
         self.workers = workers or self.settings.dispatch_workers
         self.launching = Launching(store, self.settings, clock)
+        self.materializer = Materializer(store, clock)
 
     # ---------------------------------------------------------------- entry points
     def tick(self, *, horizon: timedelta = timedelta(0), until: float | None = None) -> TickReport:
-        """Launch every due run, and those due within ``horizon`` on their time (not after
-        ``until``, a monotonic deadline such as the Lambda's remaining time)."""
+        """Make the runs schedules have to make, then launch every due run, and those due within
+        ``horizon`` on their time (not after ``until``, a monotonic deadline such as the Lambda's
+        remaining time). A paused pool's schedules still make runs; they wait Scheduled."""
         report = TickReport()
         at = self.clock()
-        for pool in self._pools(report):
-            items = self.store.due_runs(pool.name, at + horizon)
-            self.dispatch_items(pool, items, report, until=until, requery=self._due_now(pool.name))
+        for pool in self._pools(report, paused_too=True):
+            due = self.store.due(pool.name, at + horizon)
+            if due.schedules:
+                names = {s.deployment for s in due.schedules}
+                self.materializer.look(due.schedules, self.store.get_deployments(names), report)
+            report.waiting_late(count_late(due.runs, self.clock()))
+            if pool.paused:
+                report.block(pool.name, "paused")
+                continue
+            requery = self._due_now(pool.name)
+            self.dispatch_items(pool, due.runs, report, until=until, requery=requery)
         return report
 
     def _due_now(self, pool: str) -> Requery:
@@ -90,9 +109,11 @@ class Dispatcher:
     def dispatch_new(self, items: Iterable[DueRun], *, until: float | None = None) -> TickReport:
         """New SCHEDULED runs (the stream's, ``pushpool.aws.streams.new_scheduled_runs``):
         launch them now (or on their time)."""
+        soon = self.clock() + timedelta(seconds=self.settings.dispatch_horizon_seconds)
         by_pool: dict[str, list[DueRun]] = {}
-        for item in items:
-            by_pool.setdefault(item.pool, []).append(item)
+        for item in items:  # runs made ahead wait for the tick that launches them on time
+            if item.due_at <= soon:
+                by_pool.setdefault(item.pool, []).append(item)
         report = TickReport()
         if not by_pool:
             return report
@@ -100,8 +121,11 @@ class Dispatcher:
             self.dispatch_items(pool, by_pool[pool.name], report, until=until)
         return report
 
-    def _pools(self, report: TickReport, only: set[str] | None = None) -> list[WorkPool]:
-        """The pools this dispatcher serves that can launch now (paused ones are reported)."""
+    def _pools(
+        self, report: TickReport, only: set[str] | None = None, *, paused_too: bool = False
+    ) -> list[WorkPool]:
+        """The pools this dispatcher serves that can launch now (paused ones are reported), or
+        with ``paused_too`` every one it serves."""
         served = []
         for pool in self.store.list_pools():
             if (self.only_pools is not None and pool.name not in self.only_pools) or (
@@ -110,7 +134,7 @@ class Dispatcher:
                 continue
             if pool.type not in self.infrastructures:
                 continue  # run by workers, not by this dispatcher
-            if pool.paused:
+            if pool.paused and not paused_too:
                 report.block(pool.name, "paused")
                 continue
             served.append(pool)
@@ -233,6 +257,9 @@ class Dispatcher:
             if item.kind is not DueKind.CLAIM:
                 units.append([item])
                 continue
+            if missed_window(item, self.clock()):
+                report.add(self.launching.cancel_missed(item.run), item.id)
+                continue
             reason = blocked_reason(pool, item.queue, deployments.get(item.deployment))
             reason = reason or room.take(item.queue)
             if reason is not None:
@@ -292,5 +319,6 @@ _REPORTED = frozenset(
         RunOutcome.RETRY_AFTER_LEASE,
         RunOutcome.DEFERRED,
         RunOutcome.START_TIMED_OUT,
+        RunOutcome.MISSED_WINDOW,
     }
 )

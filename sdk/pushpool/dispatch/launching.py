@@ -240,6 +240,20 @@ class Launching:
                 fields={"throttled": run.throttled + 1, "backoff_until": at + delay},
             )
 
+    def cancel_missed(self, run: FlowRun) -> RunOutcome:
+        """Cancel a run that may no longer start (its schedule's ``max_lateness``)."""
+        try:
+            self.store.transition(
+                run,
+                StateType.CANCELLED,
+                at=self.clock(),
+                message=f"Missed its window: not started by {run.start_by}, its schedule's "
+                "max_lateness after its time",
+            )
+        except ConflictError:
+            return RunOutcome.TAKEN
+        return RunOutcome.MISSED_WINDOW
+
     def fail(self, run: FlowRun, message: str) -> RunOutcome:
         try:
             self.store.transition(run, StateType.FAILED, message=message, at=self.clock())

@@ -19,13 +19,13 @@ import functools
 import inspect
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from pushpool.core.models import DEFAULT_QUEUE, Deployment
 from pushpool.core.params import coerce_parameters, parameter_schema
-from pushpool.core.sources import CodeSource, GitSource, ImageSource
+from pushpool.core.sources import CodeSource, GitSource
 from pushpool.errors import EntrypointError, ValidationError
 
 flow_log = logging.getLogger("pushpool.flow")
@@ -138,46 +138,39 @@ class Flow:
         description: str | None = None,
         image: str | None = None,
         infra_retries: int | None = None,
+        cron: str | Iterable[str] | None = None,
+        interval: Any = None,
+        rrule: str | Iterable[str] | None = None,
+        timezone: str | None = None,
+        schedules: Iterable[Any] | None = None,
+        paused: bool | None = None,
+        concurrency_limit: Any = None,
         print_next_steps: bool = True,
         store: Any = None,
     ) -> Deployment:
-        """Register this flow as a deployment on a work pool; prints the command to run it."""
-        from pushpool import services
-        from pushpool.aws.dynamodb import Store
+        """Register this flow as a deployment on a work pool, with its schedules (``cron``,
+        ``interval`` and ``rrule`` each take one or a list; ``schedules`` takes
+        ``pushpool.schedules`` objects); prints the command to run it."""
+        from pushpool.flows.deploy import DeployOptions, deploy_flow
 
-        variables = dict(job_variables or {})
-        source: CodeSource
-        if self._source is None:
-            if image is None:
-                raise ValidationError(
-                    f"Flow {self.name!r} has no code source. Use "
-                    f"`{self.fn.__name__}.from_source(source=..., entrypoint=...).deploy(...)`, or "
-                    "pass image=... for code baked into a container image."
-                )
-            source = ImageSource()
-            entrypoint = self._local_entrypoint()
-        else:
-            source, entrypoint = self._source, self._entrypoint or ""
-        if image is not None:
-            variables["image"] = image
-        try:
-            deployment = Deployment(
-                name=name,
-                flow_name=self.name,
-                pool=work_pool_name,
-                queue=work_queue_name,
-                entrypoint=entrypoint,
-                source=source,
-                parameters=parameters or {},
-                parameter_schema=self.parameter_schema(),
-                job_variables=variables,
-                tags=tags or [],
-                description=description or self.description,
-                infra_retries=infra_retries,
-            )
-        except ValueError as exc:
-            raise ValidationError(str(exc).splitlines()[-1].strip()) from exc
-        saved, _ = services.save_deployment(store or Store(), deployment)
+        options = DeployOptions(
+            work_queue_name=work_queue_name,
+            job_variables=job_variables,
+            parameters=parameters,
+            tags=tags,
+            description=description,
+            image=image,
+            infra_retries=infra_retries,
+            cron=cron,
+            interval=interval,
+            rrule=rrule,
+            timezone=timezone,
+            schedules=schedules,
+            paused=paused,
+            concurrency_limit=concurrency_limit,
+            store=store,
+        )
+        saved = deploy_flow(self, name, work_pool_name, options)
         if print_next_steps:
             _print_deployed(saved)
         return saved

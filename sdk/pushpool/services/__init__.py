@@ -29,15 +29,26 @@ from pushpool.services.queues import (
     update_queue,
 )
 from pushpool.services.runs import cancel_run, create_run, why_waiting
+from pushpool.services.schedules import (
+    add_schedule,
+    backfill,
+    clear_schedules,
+    delete_schedule,
+    set_schedule_active,
+)
 
 __all__ = [
+    "add_schedule",
+    "backfill",
     "cancel_run",
     "clear_pool_concurrency_limit",
+    "clear_schedules",
     "create_pool",
     "create_queue",
     "create_run",
     "delete_deployment",
     "delete_pool",
+    "delete_schedule",
     "pause_deployment",
     "pause_pool",
     "pause_queue",
@@ -49,6 +60,7 @@ __all__ = [
     "set_pool_concurrency_limit",
     "set_queue_concurrency_limit",
     "set_queue_priority",
+    "set_schedule_active",
     "update_pool",
     "update_queue",
     "why_waiting",

@@ -3,6 +3,7 @@ their flow's signature; pause, resume and delete by partial updates."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pushpool.core.models import DEFAULT_QUEUE, Deployment
@@ -11,11 +12,22 @@ from pushpool.core.ports import Store
 from pushpool.core.updates import DeploymentUpdate
 from pushpool.errors import NotFoundError
 from pushpool.pooltypes import check_job
+from pushpool.services.schedules import (
+    AnySchedule,
+    check_schedules,
+    clear_schedules,
+    reindex_schedules,
+    sync_schedules,
+)
 
 
-def save_deployment(store: Store, deployment: Deployment) -> tuple[Deployment, bool]:
-    """Validate against the pool (exists, queue exists, job variables) and the flow's parameter
-    schema, then create or update. Nothing is written when anything is wrong."""
+def save_deployment(
+    store: Store, deployment: Deployment, schedules: Sequence[AnySchedule] | None = None
+) -> tuple[Deployment, bool]:
+    """Validate against the pool (exists, queue exists, job variables), the flow's parameter
+    schema and the schedules, then create or update; ``schedules`` (None: leave them as they
+    are) become the deployment's. Nothing is written when anything is wrong. A redeploy keeps
+    the deployment paused unless ``paused`` is given."""
     pool = store.get_pool(deployment.pool)
     if deployment.queue not in pool.queues:
         raise NotFoundError(
@@ -29,7 +41,17 @@ def save_deployment(store: Store, deployment: Deployment) -> tuple[Deployment, b
         _check_known(schema, deployment.parameters, deployment.flow_name)
         partial = {**schema, "required": []}
         validate_parameters(partial, deployment.parameters, deployment.flow_name)
-    return store.put_deployment(deployment)
+    if schedules is not None:
+        check_schedules(deployment, schedules)
+    existing = store.find_deployment(deployment.full_name)
+    if existing is not None and "paused" not in deployment.model_fields_set:
+        deployment = deployment.model_copy(update={"paused": existing.paused})
+    saved, created = store.put_deployment(deployment)
+    if schedules is not None:
+        sync_schedules(store, saved, schedules)
+    elif existing is not None and existing.pool != saved.pool:
+        reindex_schedules(store, saved)
+    return saved, created
 
 
 def _check_known(schema: dict[str, Any], parameters: dict[str, Any], flow: str) -> None:
@@ -41,13 +63,20 @@ def _check_known(schema: dict[str, Any], parameters: dict[str, Any], flow: str) 
 
 
 def pause_deployment(store: Store, full_name: str) -> Deployment:
-    """Its runs stay SCHEDULED until it is resumed."""
-    return store.update_deployment(full_name, DeploymentUpdate(paused=True))
+    """Its runs stay SCHEDULED and its schedules make none until it is resumed."""
+    paused = store.update_deployment(full_name, DeploymentUpdate(paused=True))
+    reindex_schedules(store, paused)
+    return paused
 
 
 def resume_deployment(store: Store, full_name: str) -> Deployment:
-    return store.update_deployment(full_name, DeploymentUpdate(paused=False))
+    """What waited launches; its schedules' catch-up policies decide what they missed."""
+    resumed = store.update_deployment(full_name, DeploymentUpdate(paused=False))
+    reindex_schedules(store, resumed)
+    return resumed
 
 
 def delete_deployment(store: Store, full_name: str) -> None:
+    store.get_deployment(full_name)
+    clear_schedules(store, full_name)
     store.delete_deployment(full_name)

@@ -12,10 +12,12 @@ from __future__ import annotations
 from pushpool.aws.dynamodb.claims import MAX_BATCH, ClaimStore
 from pushpool.aws.dynamodb.control import ControlStore
 from pushpool.aws.dynamodb.runs import RunStore
+from pushpool.aws.dynamodb.schedules import ScheduleStore
 
 
-class Store(ControlStore, RunStore, ClaimStore):
-    """Pools, queues, deployments, task definitions (control table) and flow runs (runs table)."""
+class Store(ControlStore, RunStore, ClaimStore, ScheduleStore):
+    """Pools, queues, deployments, schedules, task definitions (control table) and flow runs and
+    schedule cursors (runs table)."""
 
 
 __all__ = ["MAX_BATCH", "Store"]

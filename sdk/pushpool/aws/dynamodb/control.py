@@ -190,7 +190,12 @@ class ControlStore(StoreBase):
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues={":pk": {"S": tables.DEPLOYMENT_PK}},
         )
-        return [Deployment.model_validate(item) for item in items]
+        # the deployments' schedules sort next to them: leave them out
+        return [
+            Deployment.model_validate(item)
+            for item in items
+            if item.get("item_type") != tables.SCHEDULE_ITEM
+        ]
 
     def get_deployments(self, full_names: Iterable[str]) -> dict[str, Deployment]:
         """Many deployments in one BatchGetItem per 100 names."""

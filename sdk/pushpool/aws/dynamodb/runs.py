@@ -17,8 +17,8 @@ from pushpool.aws.codec import check_size, from_item, to_item, to_plain
 from pushpool.aws.dynamodb.base import StoreBase
 from pushpool.aws.expressions import Expr
 from pushpool.core import tables
-from pushpool.core.models import FlowRun, State
-from pushpool.core.records import AwaitingStart, DueRun, Guard, NewerTaskEvent
+from pushpool.core.models import DeploymentSchedule, FlowRun, State
+from pushpool.core.records import AwaitingStart, Due, DueRun, Guard, NewerTaskEvent
 from pushpool.core.states import ALLOWED_FROM, StateType
 from pushpool.core.timeutil import iso, now
 from pushpool.errors import (
@@ -32,16 +32,9 @@ class RunStore(StoreBase):
     # ---------------------------------------------------------------- runs: create and read
     def create_run(self, run: FlowRun) -> FlowRun:
         if not run.state_history:
-            run = run.model_copy(
-                update={
-                    "state_history": [
-                        State(type=run.state, timestamp=run.created_at, message=run.state_message)
-                    ]
-                }
-            )
-        plain = to_plain(run)
-        if run.state is StateType.SCHEDULED:
-            plain.update(due_pool=run.pool, due_at=iso(run.scheduled_at))
+            history = State(type=run.state, timestamp=run.created_at, message=run.state_message)
+            run = run.model_copy(update={"state_history": [history]})
+        plain = run_item(run)
         check_size(plain, f"Flow run for {run.deployment!r}")
         self._call(
             "put_item",
@@ -103,6 +96,10 @@ class RunStore(StoreBase):
     def due_runs(self, pool: str, until: datetime, *, limit: int = 1000) -> list[DueRun]:
         """Runs of a pool needing the dispatcher by ``until``: SCHEDULED and due, or claims whose
         lease ran out. Reads the sparse ``due`` index only; items carry the projected attributes."""
+        return self.due(pool, until, limit=limit).runs
+
+    def due(self, pool: str, until: datetime, *, limit: int = 1000) -> Due:
+        """The pool's due runs and the schedules with runs to make, in one Query."""
         items = self._query(
             "Read due runs",
             TableName=self.runs,
@@ -111,7 +108,14 @@ class RunStore(StoreBase):
             ExpressionAttributeValues={":pool": {"S": pool}, ":until": {"S": iso(until)}},
             MaxItems=limit,
         )
-        return [DueRun.from_projection(item) for item in items]
+        runs: list[DueRun] = []
+        schedules: list[DeploymentSchedule] = []
+        for item in items:
+            if item.get("item_kind") == tables.SCHEDULE_ITEM:
+                schedules.append(DeploymentSchedule.model_validate(item["cursor"]))
+            else:
+                runs.append(DueRun.from_projection(item))
+        return Due(runs, schedules)
 
     def record_task_event(
         self, run: FlowRun, version: int, fields: dict[str, Any], *, started: bool = False
@@ -271,6 +275,14 @@ def _guard_condition(expr: Expr, guard: Guard) -> str:
             f"AND {expr.name('due_at')} = {expr.value(iso(guard.due_at))}"
         )
     raise TypeError(f"Unknown guard {guard!r}")
+
+
+def run_item(run: FlowRun) -> dict[str, Any]:
+    """A run as stored: a SCHEDULED one carries the due index's keys."""
+    plain: dict[str, Any] = to_plain(run)
+    if run.state is StateType.SCHEDULED:
+        plain.update(due_pool=run.pool, due_at=iso(run.scheduled_at))
+    return plain
 
 
 def _transition_error(
