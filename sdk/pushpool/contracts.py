@@ -119,6 +119,7 @@ class Metric(StrEnum):
     RUNS_MATERIALISED = "RunsMaterialised"
     RUNS_LATE = "RunsLate"
     RUNS_MISSED_WINDOW = "RunsMissedWindow"
+    RUNS_COLLIDED = "RunsCollided"
 
 
 # what the pool's dashboard plots: launches per pass, and how runs ended

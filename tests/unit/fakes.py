@@ -33,6 +33,7 @@ from pushpool.core.records import (
     Due,
     DueRun,
     Guard,
+    Holds,
     Launched,
     NewerTaskEvent,
 )
@@ -258,7 +259,15 @@ class MemoryStore:
         return applied
 
     # ---------------------------------------------------------------- claims and launches
-    def claim(self, due: DueRun, *, at: datetime, lease: timedelta, redrive: bool = False) -> Claim:
+    def claim(
+        self,
+        due: DueRun,
+        *,
+        at: datetime,
+        lease: timedelta,
+        redrive: bool = False,
+        holds: Holds | None = None,  # deployment and schedule slots: not kept by this fake
+    ) -> Claim:
         with self._lock:
             run = self.runs.get(due.id)
             if run is None:

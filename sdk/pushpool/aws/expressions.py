@@ -17,6 +17,8 @@ class Expr:
         self.values: dict[str, Any] = {}
         self._sets: list[str] = []
         self._removes: list[str] = []
+        self._adds: list[str] = []
+        self._deletes: list[str] = []
         self._conditions: list[str] = []
 
     # -- placeholders ---------------------------------------------------------------------------
@@ -60,6 +62,21 @@ class Expr:
         )
         return self
 
+    def add_members(self, path: str, members: list[str]) -> Expr:
+        """Put strings into a string set (created if absent)."""
+        self._adds.append(f"{self.name(path)} {self._string_set(members)}")
+        return self
+
+    def delete_members(self, path: str, members: list[str]) -> Expr:
+        """Take strings out of a string set (the attribute goes when the set is empty)."""
+        self._deletes.append(f"{self.name(path)} {self._string_set(members)}")
+        return self
+
+    def _string_set(self, members: list[str]) -> str:
+        key = f":v{len(self.values)}"
+        self.values[key] = {"SS": sorted(set(members))}
+        return key
+
     def remove(self, *paths: str) -> Expr:
         self._removes.extend(self.name(p) for p in paths)
         return self
@@ -76,6 +93,10 @@ class Expr:
             text += "SET " + ", ".join(self._sets)
         if self._removes:
             text += " REMOVE " + ", ".join(self._removes)
+        if self._adds:
+            text += " ADD " + ", ".join(self._adds)
+        if self._deletes:
+            text += " DELETE " + ", ".join(self._deletes)
         return text.strip()
 
     def condition_expression(self) -> str | None:

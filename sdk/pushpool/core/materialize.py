@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from pushpool.core.firetimes import fire_times, next_fire_times
 from pushpool.core.models import Deployment, FlowRun
-from pushpool.core.schedules import CatchUp, Cron, Interval, RRule
+from pushpool.core.schedules import CatchUp, Cron, Interval, Overlap, RRule
 from pushpool.core.timeutil import iso
 
 WINDOW = timedelta(hours=1)  # runs are made at most this far ahead of their time
@@ -61,6 +61,7 @@ def scheduled_run(
         tags=[*deployment.tags, AUTO_SCHEDULED_TAG],
         state_message=f"Scheduled by {schedule.name} for {iso(fire_time)}",
         schedule=schedule.name,
+        overlap=None if schedule.overlap is Overlap.ALLOW else str(schedule.overlap),
         start_by=start_by,
     )
 

@@ -157,6 +157,10 @@ class Deployment(_Model):
         default=CollisionStrategy.ENQUEUE,
         description="A run due at the limit: ENQUEUE waits, CANCEL_NEW cancels it.",
     )
+    holders: list[str] = Field(
+        default_factory=list,
+        description="Runs holding one of its concurrency slots now (kept by the store).",
+    )
     created_at: Timestamp = Field(default_factory=now)
     updated_at: Timestamp = Field(default_factory=now)
 
@@ -211,6 +215,13 @@ class FlowRun(_Model):
     launched_at: Timestamp | None = Field(default=None, description="When RunTask succeeded.")
     schedule: str | None = Field(
         default=None, description="Slug of the schedule that made it; none = made by hand."
+    )
+    overlap: str | None = Field(
+        default=None, description="Its schedule's overlap policy when not 'allow'."
+    )
+    holds: list[str] = Field(
+        default_factory=list,
+        description="Deployment and schedule slots it holds besides its pool's (control keys).",
     )
     start_by: Timestamp | None = Field(
         default=None, description="Not started by then: cancelled (the schedule's max_lateness)."

@@ -13,6 +13,8 @@ class ClaimOutcome(StrEnum):
     TAKEN = "taken"  # another dispatcher claimed it, or it is no longer due
     POOL_BLOCKED = "pool_blocked"  # the pool is paused, at its limit, or gone
     QUEUE_BLOCKED = "queue_blocked"  # the queue is paused or at its limit
+    DEPLOYMENT_BLOCKED = "deployment_blocked"  # the deployment is at its concurrency limit
+    SCHEDULE_BLOCKED = "schedule_blocked"  # the schedule's previous run is still active
 
 
 class RunOutcome(StrEnum):
@@ -28,6 +30,9 @@ class RunOutcome(StrEnum):
     TAKEN = "taken"  # claimed by another dispatcher, or it moved on meanwhile
     POOL_BLOCKED = "pool_blocked"
     QUEUE_BLOCKED = "queue_blocked"
+    DEPLOYMENT_BLOCKED = "deployment_blocked"  # waits for a slot of its deployment (ENQUEUE)
+    SCHEDULE_BLOCKED = "schedule_blocked"  # waits for its schedule's previous run (buffer_one)
+    COLLIDED = "collided"  # cancelled by its collision or overlap policy (CANCEL_NEW, skip)
 
     @classmethod
     def of_claim(cls, claim: ClaimOutcome) -> RunOutcome:
@@ -36,6 +41,8 @@ class RunOutcome(StrEnum):
             ClaimOutcome.TAKEN: cls.TAKEN,
             ClaimOutcome.POOL_BLOCKED: cls.POOL_BLOCKED,
             ClaimOutcome.QUEUE_BLOCKED: cls.QUEUE_BLOCKED,
+            ClaimOutcome.DEPLOYMENT_BLOCKED: cls.DEPLOYMENT_BLOCKED,
+            ClaimOutcome.SCHEDULE_BLOCKED: cls.SCHEDULE_BLOCKED,
         }[claim]
 
 

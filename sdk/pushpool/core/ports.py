@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from pushpool.config import Settings
 from pushpool.core.models import Deployment, DeploymentSchedule, FlowRun, WorkPool, WorkQueue
-from pushpool.core.records import Advance, Claim, Due, DueRun, Guard, Launched
+from pushpool.core.records import Advance, Claim, Due, DueRun, Guard, Holds, Launched
 from pushpool.core.states import StateType
 from pushpool.core.updates import DeploymentUpdate, PoolUpdate, QueueUpdate
 
@@ -76,7 +76,13 @@ class RunStore(Protocol):
         ...
 
     def claim(
-        self, due: DueRun, *, at: datetime, lease: timedelta, redrive: bool = False
+        self,
+        due: DueRun,
+        *,
+        at: datetime,
+        lease: timedelta,
+        redrive: bool = False,
+        holds: Holds | None = None,
     ) -> Claim: ...
     def claim_many(
         self, due: Sequence[DueRun], *, pool: WorkPool, at: datetime, lease: timedelta

@@ -83,12 +83,32 @@ class Advance:
 
 
 @dataclass(frozen=True)
+class Holds:
+    """The slots a claim takes besides its pool's and queue's: one of its deployment's (under
+    ``deployment_limit``), and its schedule's only one (an overlap policy other than allow)."""
+
+    deployment: str | None = None
+    deployment_limit: int | None = None
+    schedule: str | None = None  # the schedule's key
+
+    @property
+    def keys(self) -> list[str]:
+        """Control-table keys of the items holding these slots."""
+        return [k for k in (self.deployment, self.schedule) if k is not None]
+
+    def __bool__(self) -> bool:
+        return bool(self.keys)
+
+
+@dataclass(frozen=True)
 class Claim:
-    """One claim's result: the run as claimed (PENDING, holding its slot) when CLAIMED."""
+    """One claim's result: the run as claimed (PENDING, holding its slot) when CLAIMED; when
+    blocked by a deployment or schedule slot, the runs holding it."""
 
     outcome: ClaimOutcome
     run: FlowRun | None = None
     reason: str = ""
+    holders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,20 @@ import random
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from pushpool.core.models import DEFAULT_QUEUE, Deployment, FlowRun, WorkPool, WorkQueue
-from pushpool.core.records import DueRun
+from pushpool.core.models import (
+    DEFAULT_QUEUE,
+    Deployment,
+    FlowRun,
+    WorkPool,
+    WorkQueue,
+    schedule_key,
+)
+from pushpool.core.records import DueRun, Holds
 from pushpool.core.states import StateType
 
 MAX_BACKOFF_SECONDS = 300
 LATE_AFTER = timedelta(seconds=15)  # Prefect's threshold for showing a run Late
+ALLOW = "allow"  # the overlap policy that takes no schedule slot
 # runs claimed in one transaction (DynamoDB allows 100 items in one; the pool's item is one more)
 CLAIM_BATCH = 25
 # priority of a queue the pool no longer has: after every real one
@@ -95,6 +103,28 @@ def queue_block(pool: WorkPool, queue_name: str, taking: int = 0) -> str | None:
     active = queue.active_runs + taking
     if limit is not None and active >= limit:
         return f"queue {queue.name!r} concurrency limit reached ({active}/{limit})"
+    return None
+
+
+def holds_for(run: FlowRun, deployment: Deployment | None) -> Holds:
+    """The slots a run's claim takes besides its pool's: its deployment's when the deployment
+    has a concurrency limit, its schedule's when the schedule has an overlap policy."""
+    limit = deployment.concurrency_limit if deployment is not None else None
+    limited = run.overlap is not None and run.overlap != ALLOW and run.schedule is not None
+    return Holds(
+        deployment=run.deployment if limit is not None else None,
+        deployment_limit=limit,
+        schedule=schedule_key(run.deployment, run.schedule or "") if limited else None,
+    )
+
+
+def deployment_block(deployment: Deployment | None) -> str | None:
+    """Why the deployment cannot take one more run now, from what we know in memory."""
+    if deployment is None or deployment.concurrency_limit is None:
+        return None
+    held, limit = len(deployment.holders), deployment.concurrency_limit
+    if held >= limit:
+        return f"deployment {deployment.full_name!r} concurrency limit reached ({held}/{limit})"
     return None
 
 

@@ -59,6 +59,8 @@ DUE_PROJECTED = [
     "slot_held",
     "retired_task_arns",
     "schedule",
+    "overlap",
+    "holds",
     "start_by",
     "item_kind",
     "cursor",

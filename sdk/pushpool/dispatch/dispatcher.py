@@ -32,12 +32,14 @@ from pushpool.core.rules import (
     Room,
     blocked_reason,
     count_late,
+    holds_for,
     missed_window,
     order_due,
     rotate_within_priority,
 )
 from pushpool.core.timeutil import now
 from pushpool.dispatch.crashes import expire_start
+from pushpool.dispatch.held import HeldClaims
 from pushpool.dispatch.launching import Launching
 from pushpool.dispatch.report import TickReport
 from pushpool.dispatch.schedules import Materializer
@@ -82,6 +84,7 @@ class Dispatcher:
         self.workers = workers or self.settings.dispatch_workers
         self.launching = Launching(store, self.settings, clock)
         self.materializer = Materializer(store, clock)
+        self.held = HeldClaims(store, self.launching)
 
     # ---------------------------------------------------------------- entry points
     def tick(self, *, horizon: timedelta = timedelta(0), until: float | None = None) -> TickReport:
@@ -226,6 +229,10 @@ class Dispatcher:
     ) -> list[RunOutcome]:
         infrastructure = self.infrastructures[pool.type]
         first = unit[0]
+        if first.kind is DueKind.CLAIM and holds_for(first.run, deployments.get(first.deployment)):
+            return self.held.dispatch(
+                pool, infrastructure, unit, deployments, report, state.out_of_time
+            )
         if first.kind is DueKind.CLAIM:
             return self.launching.claim_and_launch(
                 pool, infrastructure, unit, deployments, report, state.out_of_time
@@ -320,5 +327,6 @@ _REPORTED = frozenset(
         RunOutcome.DEFERRED,
         RunOutcome.START_TIMED_OUT,
         RunOutcome.MISSED_WINDOW,
+        RunOutcome.COLLIDED,
     }
 )

@@ -117,7 +117,7 @@ class Launching:
         started = self.start(claim.run, pool, infrastructure, deployment, adopt=True)
         if not isinstance(started, Launched):
             return started
-        if not self._record(pool, infrastructure, started, report):
+        if not self.record(pool, infrastructure, started, report):
             return RunOutcome.TAKEN
         return RunOutcome.LAUNCHED
 
@@ -164,7 +164,7 @@ class Launching:
         return RunOutcome.THROTTLED
 
     # ---------------------------------------------------------------- records
-    def _record(
+    def record(
         self, pool: WorkPool, infrastructure: Infrastructure, launched: Launched, report: TickReport
     ) -> bool:
         """Store the launch; False when a re-drive racing us recorded it already."""
@@ -197,7 +197,7 @@ class Launching:
                 for one in launched:
                     self._launched(one, at, report)
                 return {one.run.id for one in launched}
-        return {one.run.id for one in launched if self._record(pool, infrastructure, one, report)}
+        return {one.run.id for one in launched if self.record(pool, infrastructure, one, report)}
 
     def deadline(self, pool: WorkPool, at: datetime) -> datetime:
         return at + timedelta(seconds=self.start_deadline_seconds(pool))

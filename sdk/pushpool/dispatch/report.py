@@ -19,6 +19,7 @@ OUTCOME_METRICS: dict[RunOutcome, Metric] = {
     RunOutcome.DEFERRED: Metric.RUNS_DEFERRED,
     RunOutcome.START_TIMED_OUT: Metric.RUNS_START_TIMED_OUT,
     RunOutcome.MISSED_WINDOW: Metric.RUNS_MISSED_WINDOW,
+    RunOutcome.COLLIDED: Metric.RUNS_COLLIDED,
 }
 ALWAYS_EMITTED = (RunOutcome.LAUNCHED, RunOutcome.FAILED, RunOutcome.THROTTLED)
 # the summary's names for the outcomes it counts
@@ -30,9 +31,10 @@ SUMMARY_NAMES: dict[RunOutcome, str] = {
     RunOutcome.DEFERRED: "deferred",
     RunOutcome.RETRY_AFTER_LEASE: "retry_after_lease",
     RunOutcome.MISSED_WINDOW: "missed_window",
+    RunOutcome.COLLIDED: "collided",
 }
 # counted in the summary only when something happened (its shape stays small otherwise)
-ONLY_WHEN_SOME = (RunOutcome.RETRY_AFTER_LEASE, RunOutcome.MISSED_WINDOW)
+ONLY_WHEN_SOME = (RunOutcome.RETRY_AFTER_LEASE, RunOutcome.MISSED_WINDOW, RunOutcome.COLLIDED)
 
 
 @dataclass

@@ -41,11 +41,15 @@ def check_schedules(deployment: Deployment, schedules: Sequence[AnySchedule]) ->
 
 
 def sync_schedules(
-    store: Store, deployment: Deployment, schedules: Sequence[AnySchedule]
+    store: Store,
+    deployment: Deployment,
+    schedules: Sequence[AnySchedule],
+    *,
+    at: datetime | None = None,
 ) -> list[DeploymentSchedule]:
     """Make the deployment's schedules these: keep the unchanged, replace the changed, add the
     new, remove the rest (and the runs made ahead only they would make)."""
-    at = now()
+    at = at or now()
     existing = {s.slug: s for s in store.list_schedules(deployment.full_name)}
     wanted = {s.name: s for s in schedules}
     kept: list[DeploymentSchedule] = []
@@ -62,25 +66,28 @@ def sync_schedules(
     return kept
 
 
-def add_schedule(store: Store, full_name: str, schedule: AnySchedule) -> DeploymentSchedule:
+def add_schedule(
+    store: Store, full_name: str, schedule: AnySchedule, *, at: datetime | None = None
+) -> DeploymentSchedule:
     deployment = store.get_deployment(full_name)
     current = store.list_schedules(full_name)
     check_schedules(deployment, [*(s.schedule for s in current), schedule])
-    return _create(store, deployment, schedule, now())
+    return _create(store, deployment, schedule, at or now())
 
 
 def set_schedule_active(
-    store: Store, full_name: str, slug: str, active: bool
+    store: Store, full_name: str, slug: str, active: bool, *, at: datetime | None = None
 ) -> DeploymentSchedule:
     """Pause (no more runs; those made ahead stay) or resume (its catch-up policy decides what
-    it missed meanwhile)."""
+    it missed meanwhile). ``at``: when this happens (now)."""
+    at = at or now()
     deployment = store.get_deployment(full_name)
     schedule = _one(store, full_name, slug)
-    changed = schedule.model_copy(update={"active": active, "updated_at": now()})
+    changed = schedule.model_copy(update={"active": active, "updated_at": at})
     if active:
-        changed = changed.model_copy(update={"look_at": now()})
+        changed = changed.model_copy(update={"look_at": at})
     store.put_schedule(changed, indexed=_indexed(changed, deployment))
-    return _look_now(store, deployment, changed) if active else changed
+    return _look_now(store, deployment, changed, at) if active else changed
 
 
 def delete_schedule(store: Store, full_name: str, slug: str) -> None:
@@ -96,16 +103,23 @@ def clear_schedules(store: Store, full_name: str) -> int:
     return len(schedules)
 
 
-def reindex_schedules(store: Store, deployment: Deployment) -> None:
+def reindex_schedules(store: Store, deployment: Deployment, *, at: datetime | None = None) -> None:
     """After a deployment is paused or resumed: its schedules leave or rejoin the due index (a
     resumed one is looked at now, so its catch-up policy applies to what it missed)."""
+    at = at or now()
     for schedule in store.list_schedules(deployment.full_name):
-        looked = schedule.model_copy(update={"look_at": now()}) if schedule.active else schedule
+        looked = schedule.model_copy(update={"look_at": at}) if schedule.active else schedule
         store.put_schedule(looked, indexed=_indexed(looked, deployment))
 
 
 def backfill(
-    store: Store, full_name: str, start: datetime, end: datetime, slug: str | None = None
+    store: Store,
+    full_name: str,
+    start: datetime,
+    end: datetime,
+    slug: str | None = None,
+    *,
+    at: datetime | None = None,
 ) -> list[FlowRun]:
     """Make the runs of past fire times in ``[start, end]``, once each (runs that exist, by id,
     are left alone). Returns the runs made."""
@@ -115,7 +129,7 @@ def backfill(
         raise NotFoundError(f"Deployment {full_name!r} has no schedule {slug!r}.")
     if end <= start:
         raise ScheduleError(f"The backfill's end ({end}) must be after its start ({start}).")
-    at = now()
+    at = at or now()
     runs: dict[str, FlowRun] = {}
     for stored in schedules:
         for fire in fire_times(stored.schedule, start - _TICK, min(end, at), MAX_BACKFILL + 1):
@@ -160,16 +174,15 @@ def _create(
         updated_at=at,
     )
     store.put_schedule(stored, indexed=_indexed(stored, deployment))
-    return _look_now(store, deployment, stored)
+    return _look_now(store, deployment, stored, at)
 
 
 def _look_now(
-    store: Store, deployment: Deployment, stored: DeploymentSchedule
+    store: Store, deployment: Deployment, stored: DeploymentSchedule, at: datetime
 ) -> DeploymentSchedule:
     """Make its first runs now (as the tick would) so none is missed before the next tick."""
     if not _indexed(stored, deployment):
         return stored
-    at = now()
     decided = plan(stored.schedule, stored.last_fire, at)
     runs = [scheduled_run(deployment, stored.schedule, t, at) for t in decided.make]
     last = decided.last_fire or stored.last_fire

@@ -21,11 +21,12 @@ from botocore.exceptions import ClientError
 from pushpool.aws._errors import error_code, response_items, translate
 from pushpool.aws.codec import from_item, to_plain
 from pushpool.aws.dynamodb.base import StoreBase
+from pushpool.aws.dynamodb.holds import hold_failure, hold_items
 from pushpool.aws.expressions import Expr
 from pushpool.core import tables
 from pushpool.core.models import FlowRun, State, WorkPool
 from pushpool.core.outcomes import ClaimOutcome
-from pushpool.core.records import Claim, DueRun, Launched
+from pushpool.core.records import Claim, DueRun, Holds, Launched
 from pushpool.core.rules import CLAIM_BATCH, pool_block, queue_block, queue_of
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import iso
@@ -46,13 +47,22 @@ class _Batch(StrEnum):
 
 class ClaimStore(StoreBase):
     # ---------------------------------------------------------------- claims
-    def claim(self, due: DueRun, *, at: datetime, lease: timedelta, redrive: bool = False) -> Claim:
+    def claim(
+        self,
+        due: DueRun,
+        *,
+        at: datetime,
+        lease: timedelta,
+        redrive: bool = False,
+        holds: Holds | None = None,
+    ) -> Claim:
         """Move a due run SCHEDULED -> PENDING and take a pool/queue slot, atomically.
 
         ``due`` is the run's item from :meth:`due_runs` (it projects what a launch needs, so no
         read follows the claim). With ``redrive`` the run is an earlier claim whose lease expired
         before a task was recorded: it is taken again (same attempt, so the same RunTask client
-        token) without a second slot.
+        token) without a second slot. ``holds``: the deployment and schedule slots it takes too,
+        in the same transaction.
         """
         if redrive:
             return self._redrive(due, at, lease)
@@ -63,12 +73,15 @@ class ClaimStore(StoreBase):
         slot.when(_capacity_condition(slot, ""))
         slot.when(_capacity_condition(slot, f"queues.{queue}."))
         slot.set("updated_at", iso(at))
-        cancelled = self._transact(
-            "Claim run", [self._claim_item(due, at, lease), self._slot_item(pool, slot)]
-        )
+        holds = holds or Holds()
+        items = [self._claim_item(due, at, lease, holds), self._slot_item(pool, slot)]
+        cancelled = self._transact("Claim run", [*items, *hold_items(self.control, due.id, holds)])
         if cancelled is not None:
-            return _claim_failure(cancelled, queue)
-        return Claim(ClaimOutcome.CLAIMED, _claimed_run(due, at, lease))
+            reasons = response_items(cancelled)
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return Claim(ClaimOutcome.TAKEN)  # not ours, whatever else refused
+            return hold_failure(holds, reasons[2:]) or _claim_failure(cancelled, queue)
+        return Claim(ClaimOutcome.CLAIMED, _claimed_run(due, at, lease, holds))
 
     def _redrive(self, due: DueRun, at: datetime, lease: timedelta) -> Claim:
         """Take again a claim whose lease expired before a task was recorded (same attempt, so
@@ -169,13 +182,17 @@ class ClaimStore(StoreBase):
         ]
         return (_Batch.TAKEN if taken else _Batch.REFUSED), taken
 
-    def _claim_item(self, due: DueRun, at: datetime, lease: timedelta) -> dict[str, Any]:
+    def _claim_item(
+        self, due: DueRun, at: datetime, lease: timedelta, holds: Holds | None = None
+    ) -> dict[str, Any]:
         """The run's half of a claim: SCHEDULED and due -> PENDING with a lease."""
         lease_until = iso(at + lease)
         run = Expr()
         state = run.name("state")
         run.set("lease_until", lease_until).set("due_at", lease_until).set("updated_at", iso(at))
         run.set("state", "PENDING").set("state_message", CLAIM_MESSAGE).set("slot_held", True)
+        if holds:
+            run.set("holds", holds.keys)
         run.append(
             "state_history",
             [to_plain(State(type=StateType.PENDING, timestamp=at, message=CLAIM_MESSAGE))],
@@ -279,13 +296,16 @@ def _launch_condition(expr: Expr, attempt: int) -> str:
     )
 
 
-def _claimed_run(due: DueRun, at: datetime, lease: timedelta) -> FlowRun:
+def _claimed_run(
+    due: DueRun, at: datetime, lease: timedelta, holds: Holds | None = None
+) -> FlowRun:
     return due.run.model_copy(
         update={
             "lease_until": at + lease,
             "slot_held": True,
             "state": StateType.PENDING,
             "state_message": CLAIM_MESSAGE,
+            "holds": holds.keys if holds else [],
         }
     )
 

@@ -157,9 +157,14 @@ class ControlStore(StoreBase):
             )
         plain = to_plain(deployment)
         check_size(plain, f"Deployment {deployment.full_name!r}")
-        item = {"pk": tables.DEPLOYMENT_PK, "sk": deployment.full_name, **plain}
-        self._call("put_item", "Save deployment", TableName=self.control, Item=to_item(item))
-        return deployment, existing is None
+        # every field but the slots its runs hold, which claims and releases keep
+        expr = Expr()
+        for field, value in plain.items():
+            if field != "holders":
+                expr.set(field, value)
+        key = self._control_key(tables.DEPLOYMENT_PK, deployment.full_name)
+        stored = self._update(self.control, key, expr, "Save deployment")
+        return Deployment.model_validate(stored), existing is None
 
     def find_deployment(self, full_name: str) -> Deployment | None:
         response = self._call(

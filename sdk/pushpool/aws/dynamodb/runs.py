@@ -15,6 +15,7 @@ from typing import Any
 from pushpool.aws._errors import response_items, translate
 from pushpool.aws.codec import check_size, from_item, to_item, to_plain
 from pushpool.aws.dynamodb.base import StoreBase
+from pushpool.aws.dynamodb.holds import release_items
 from pushpool.aws.expressions import Expr
 from pushpool.core import tables
 from pushpool.core.models import DeploymentSchedule, FlowRun, State
@@ -195,17 +196,18 @@ class RunStore(StoreBase):
             to_remove += ["due_pool", "due_at", "lease_until"]
         if releases:
             # the slot is given back once: whoever clears the flag gives it back
-            expr.set("slot_held", False)
+            expr.set("slot_held", False).set("holds", [])
             expr.when(f"{expr.name('slot_held')} = {expr.value(True)}")
         if to_remove:
             expr.remove(*dict.fromkeys(to_remove))
         return expr
 
-    def _transition_releasing(self, run: FlowRun, move: _Move, expr: Expr) -> FlowRun:
-        slot = Expr()
-        for path in ("active_runs", f"queues.{run.queue}.active_runs"):
-            slot.add_to(path, -1)
-        slot.when(f"attribute_exists({slot.name('pk')})")
+    def _transition_releasing(
+        self, run: FlowRun, move: _Move, expr: Expr, *, pool: bool = True
+    ) -> FlowRun:
+        """The move and the release of every slot the run holds (its pool's and queue's counters,
+        its deployment's and schedule's holders), in one transaction. Counters whose item is
+        gone (a deleted pool or deployment) are left out and the rest tried again."""
         items: list[dict[str, Any]] = [
             {
                 "Update": {
@@ -214,21 +216,16 @@ class RunStore(StoreBase):
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                     **expr.update_kwargs(),
                 }
-            },
-            {
-                "Update": {
-                    "TableName": self.control,
-                    "Key": self._control_key(tables.POOL_PK, run.pool),
-                    **slot.update_kwargs(),
-                }
-            },
+            }
         ]
+        if pool:
+            items.append(self._pool_release(run))
+        items += release_items(self.control, run.id, run.holds)
         cancelled = self._transact("Finish run", items)  # tried again after conflicts
         if cancelled is None:
             return self.get_run(run.id)
         reasons = response_items(cancelled)
         run_reason = reasons[0] if reasons else {}
-        pool_reason = reasons[1] if len(reasons) > 1 else {}
         if run_reason.get("Code") == "ConditionalCheckFailed":
             current = from_item(run_reason["Item"]) if run_reason.get("Item") else None
             stored = FlowRun.model_validate(current) if current else None
@@ -236,10 +233,32 @@ class RunStore(StoreBase):
                 # the slot was already given back: the same move, without giving it back again
                 return self._apply(stored, move)
             raise _transition_error(run, move.target, current) from cancelled
-        if pool_reason.get("Code") != "ConditionalCheckFailed":
+        gone = [r.get("Code") == "ConditionalCheckFailed" for r in reasons[1:]]
+        if not any(gone):
             translate(cancelled, "Finish run", self.settings.endpoint_url)
-        # the pool is gone: the same move, without giving back a slot to no pool
-        return self._apply(run.model_copy(update={"slot_held": False}), move)
+        pool_gone = pool and gone[0]
+        holds_gone = gone[1:] if pool else gone
+        kept = [key for key, lost in zip(run.holds, holds_gone, strict=False) if not lost]
+        remaining = run.model_copy(update={"holds": kept})
+        if (pool and not pool_gone) or kept:
+            return self._transition_releasing(
+                remaining, move, self._move_expression(remaining, move, True), pool=not pool_gone
+            )
+        # nothing left to give back to: the same move, without a release
+        return self._apply(remaining.model_copy(update={"slot_held": False}), move)
+
+    def _pool_release(self, run: FlowRun) -> dict[str, Any]:
+        slot = Expr()
+        for path in ("active_runs", f"queues.{run.queue}.active_runs"):
+            slot.add_to(path, -1)
+        slot.when(f"attribute_exists({slot.name('pk')})")
+        return {
+            "Update": {
+                "TableName": self.control,
+                "Key": self._control_key(tables.POOL_PK, run.pool),
+                **slot.update_kwargs(),
+            }
+        }
 
 
 @dataclass(frozen=True)

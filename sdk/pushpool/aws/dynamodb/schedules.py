@@ -37,12 +37,9 @@ class ScheduleStore(StoreBase):
         """Write the definition and its cursor together; ``indexed``: the cursor is in the due
         index (active schedule, deployment not paused, a fire time left)."""
         plain = to_plain(schedule)
-        definition = {
-            "pk": tables.DEPLOYMENT_PK,
-            "sk": schedule.key,
-            "item_type": tables.SCHEDULE_ITEM,
-            **plain,
-        }
+        definition = Expr().set("item_type", tables.SCHEDULE_ITEM)
+        for field, value in plain.items():  # not its holders: claims and releases keep them
+            definition.set(field, value)
         cursor: dict[str, Any] = {
             "id": cursor_id(schedule.key),
             "item_kind": tables.SCHEDULE_ITEM,
@@ -50,9 +47,10 @@ class ScheduleStore(StoreBase):
         }
         if indexed and schedule.look_at is not None:
             cursor.update(due_pool=schedule.pool, due_at=iso(schedule.look_at))
-        check_size(definition, f"Schedule {schedule.key!r}")
+        check_size(cursor, f"Schedule {schedule.key!r}")
+        key = self._control_key(tables.DEPLOYMENT_PK, schedule.key)
         items = [
-            {"Put": {"TableName": self.control, "Item": to_item(definition)}},
+            {"Update": {"TableName": self.control, "Key": key, **definition.update_kwargs()}},
             {"Put": {"TableName": self.runs, "Item": to_item(cursor)}},
         ]
         self._call("transact_write_items", "Save schedule", TransactItems=items)
