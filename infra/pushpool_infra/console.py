@@ -1,7 +1,8 @@
 """Console: what a person sees of one pool in the AWS console, without the CLI.
 
-A CloudWatch dashboard (runs dispatched / completed / failed / crashed, dispatch lateness,
-dispatcher errors and duration, running tasks from Container Insights), alarms (dispatcher errors,
+A CloudWatch dashboard (runs dispatched / completed / failed / crashed, lateness from scheduled
+time to RunTask, what schedules made and how many runs were late, dispatcher errors and duration,
+running tasks from Container Insights), alarms (dispatcher errors,
 DLQs not empty, crash rate) and a saved Logs Insights query "logs of a run".
 
 Metric contract (Powertools EMF from the handlers): namespace ``pushpool``, dimensions ``pool`` and
@@ -20,6 +21,7 @@ import pulumi_aws as aws
 from pushpool.contracts import (
     DASHBOARD_DISPATCH_METRICS,
     DASHBOARD_OUTCOME_METRICS,
+    DASHBOARD_SCHEDULE_METRICS,
     DISPATCHER_SERVICE,
     METRICS_NAMESPACE,
     TASK_EVENTS_SERVICE,
@@ -143,7 +145,7 @@ class Console(pulumi.ComponentResource):
                     0,
                 ),
                 widget(
-                    "Dispatch lateness (ms)",
+                    "Lateness: scheduled time to RunTask (ms)",
                     [
                         pool_metric(
                             Metric.DISPATCH_LATENESS_MS, DISPATCHER_SERVICE, stat="p50", label="p50"
@@ -189,6 +191,15 @@ class Console(pulumi.ComponentResource):
                     ],
                     12,
                     6,
+                ),
+                widget(
+                    "Schedules: runs made, late, missed their window, cancelled by policy",
+                    [
+                        pool_metric(m, DISPATCHER_SERVICE, label=m)
+                        for m in DASHBOARD_SCHEDULE_METRICS
+                    ],
+                    0,
+                    18,
                 ),
                 widget(
                     "Running tasks",

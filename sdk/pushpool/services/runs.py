@@ -9,7 +9,7 @@ from typing import Any
 from pushpool.core.models import FlowRun
 from pushpool.core.params import validate_parameters
 from pushpool.core.ports import Infrastructure, Store
-from pushpool.core.rules import blocked_reason
+from pushpool.core.rules import blocked_reason, deployment_block
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import now
 from pushpool.errors import ConflictError, ValidationError
@@ -76,4 +76,5 @@ def why_waiting(store: Store, run: FlowRun) -> str | None:
         return f"AWS pushed back; backing off until {run.backoff_until.isoformat()}"
     pool = store.get_pool(run.pool)
     deployment = store.find_deployment(run.deployment)
-    return blocked_reason(pool, run.queue, deployment) or "due: waiting for the dispatcher"
+    reason = blocked_reason(pool, run.queue, deployment) or deployment_block(deployment)
+    return reason or "due: waiting for the dispatcher"
