@@ -73,7 +73,8 @@ class Emulator:
 
     def start(self) -> Emulator:
         self.server = start_server(self.port)
-        os.environ["PUSHPOOL_DISPATCH_HORIZON_SECONDS"] = str(max(1, round(self.tick)))
+        # a pass over every pool may take a few ticks here: look far enough ahead to be on time
+        os.environ["PUSHPOOL_DISPATCH_HORIZON_SECONDS"] = str(max(2, round(3 * self.tick)))
         reset_default_clients()  # clients built before now point elsewhere
         self.clients = Clients(load_settings())
         bootstrap(self.clients)

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pushpool.config import Settings
@@ -93,6 +94,7 @@ class Dispatcher:
         remaining time). A paused pool's schedules still make runs; they wait Scheduled."""
         report = TickReport()
         at = self.clock()
+        later: list[Later] = []
         for pool in self._pools(report, paused_too=True):
             due = self.store.due(pool.name, at + horizon)
             if due.schedules:
@@ -103,25 +105,29 @@ class Dispatcher:
                 report.block(pool.name, "paused")
                 continue
             requery = self._due_now(pool.name)
-            self.dispatch_items(pool, due.runs, report, until=until, requery=requery)
+            later += self.dispatch_items(pool, due.runs, report, until=until, requery=requery)
+        self.on_time(later, report, until)
         return report
 
     def _due_now(self, pool: str) -> Requery:
         return lambda: self.store.due_runs(pool, self.clock())
 
     def dispatch_new(self, items: Iterable[DueRun], *, until: float | None = None) -> TickReport:
-        """New SCHEDULED runs (the stream's, ``pushpool.aws.streams.new_scheduled_runs``):
-        launch them now (or on their time)."""
-        soon = self.clock() + timedelta(seconds=self.settings.dispatch_horizon_seconds)
+        """New SCHEDULED runs (the stream's, ``pushpool.aws.streams.new_scheduled_runs``): launch
+        those due now. Runs due later are the tick's, which launches each on its time: a stream
+        batch never waits, so it never holds back the next one."""
+        at = self.clock()
         by_pool: dict[str, list[DueRun]] = {}
-        for item in items:  # runs made ahead wait for the tick that launches them on time
-            if item.due_at <= soon:
+        for item in items:
+            if item.due_at <= at:
                 by_pool.setdefault(item.pool, []).append(item)
         report = TickReport()
         if not by_pool:
             return report
+        later: list[Later] = []
         for pool in self._pools(report, only=set(by_pool)):
-            self.dispatch_items(pool, by_pool[pool.name], report, until=until)
+            later += self.dispatch_items(pool, by_pool[pool.name], report, until=until)
+        self.on_time(later, report, until)
         return report
 
     def _pools(
@@ -152,23 +158,27 @@ class Dispatcher:
         *,
         until: float | None = None,
         requery: Requery | None = None,
-    ) -> None:
+    ) -> list[Later]:
+        """Dispatch the items due now; returns those due later, for :meth:`on_time`."""
         if not items:
-            return
+            return []
         deployments = self.store.get_deployments({item.deployment for item in items})
         at = self.clock()
         due = [i for i in items if i.due_at <= at]
-        later = sorted((i for i in items if i.due_at > at), key=lambda i: i.due_at)
         contended = self._dispatch_batch(pool, order_due(due, pool), deployments, report, until)
         if contended and requery is not None:
             self._while_contended(pool, deployments, report, until, requery)
-        for item in later:  # due within the horizon: launch each on its time
-            wait = (item.due_at - self.clock()).total_seconds()
+        return [Later(i, pool, deployments) for i in items if i.due_at > at]
+
+    def on_time(self, later: list[Later], report: TickReport, until: float | None) -> None:
+        """Launch each run due within the horizon on its time, every pool's in one timeline."""
+        for one in sorted(later, key=lambda x: x.item.due_at):
+            wait = (one.item.due_at - self.clock()).total_seconds()
             if until is not None and self.timer() + max(wait, 0) > until:
                 break
             if wait > 0:
                 self.sleep(wait)
-            self._dispatch_batch(pool, [item], deployments, report, until)
+            self._dispatch_batch(one.pool, [one.item], one.deployments, report, until)
 
     def _while_contended(
         self,
@@ -279,6 +289,15 @@ class Dispatcher:
 
     def _out_of_time(self, until: float | None) -> bool:
         return until is not None and self.timer() >= until
+
+
+@dataclass(frozen=True)
+class Later:
+    """A run due within the horizon, with what launching it needs."""
+
+    item: DueRun
+    pool: WorkPool
+    deployments: dict[str, Deployment]
 
 
 class _Pass:
