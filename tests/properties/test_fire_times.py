@@ -4,10 +4,10 @@ transitions. Pure: no I/O; Hypothesis keeps no example database.
 
 - cron: CronSim's own iteration from the same start, as UTC, strictly increasing;
 - a daily fixed time (cron, rrule and a one-day interval alike) fires once per local calendar day,
-  at that wall time, on the first pass of a repeated hour, and after the gap on the day it does not
-  exist: cron right at the gap's end (Debian cron), rrule and interval at the time read with the
-  offset before the gap, i.e. later by the gap's length (RFC 5545, 3.3.5);
-- rrule: dateutil's own iteration, each occurrence read in the zone, as UTC, for simple rules;
+  at that wall time, on the first pass of a repeated hour, and right at the gap's end on the day it
+  does not exist (Debian cron's rule, kept for all three kinds);
+- rrule: dateutil's own iteration, each occurrence read in the zone (a time in a gap at the gap's
+  end), as UTC, distinct and ascending, for simple rules;
 - sub-day intervals: exact elapsed time, every fire time ``interval`` after the previous one.
 """
 
@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from cronsim import CronSim
 from dateutil.rrule import rrulestr
-from hypothesis import assume, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pushpool.core.firetimes import RRULE_DTSTART, fire_times, next_fire_times
@@ -96,14 +96,6 @@ def transitions(zone_name: str, year: int) -> tuple[Transition, ...]:
             found.append(Transition(day + high * MINUTE, before, after))
         day += DAY
     return tuple(found)
-
-
-def shadowed(moment: datetime, zone_name: str) -> bool:
-    """Within a gap's length after it: where the times inside the gap land, read with the offset
-    before it (the known defect ``test_rrule_fire_times_just_after_a_gap`` shows)."""
-    return any(
-        t.is_gap and t.at <= moment < t.at + t.shift for t in transitions(zone_name, moment.year)
-    )
 
 
 def exists(wall: datetime, zone: ZoneInfo) -> bool:
@@ -240,6 +232,16 @@ def gap_around(wall: datetime, zone_name: str) -> Transition:
     )
 
 
+def read(wall: datetime, zone_name: str) -> datetime:
+    """A wall time as the UTC instant it fires at: its first pass, or the end of its gap."""
+    zone = ZoneInfo(zone_name)
+    return (
+        wall.replace(tzinfo=zone).astimezone(UTC)
+        if exists(wall, zone)
+        else gap_around(wall, zone_name).at
+    )
+
+
 def expected_fire(kind: str, daily: Daily, day: date) -> datetime:
     wall = datetime.combine(day, daily.at)
     read = wall.replace(tzinfo=daily.zone)  # fold=0: the first of a repeated time
@@ -247,7 +249,7 @@ def expected_fire(kind: str, daily: Daily, day: date) -> datetime:
         return read.astimezone(UTC)
     gap = gap_around(wall, daily.zone_name)
     assert gap.at <= read.astimezone(UTC) < gap.at + gap.shift  # after the gap, within its length
-    return gap.at if kind == "cron" else read.astimezone(UTC)
+    return gap.at  # every kind, at the gap's end
 
 
 @PROPERTY
@@ -289,14 +291,14 @@ SIMPLE_RULES = (
 
 
 def dateutil_times(schedule: RRule, after: datetime, until: datetime, limit: int) -> list[datetime]:
-    """dateutil's occurrences, each wall time read in the zone (fold=0), as UTC, distinct and
-    ascending, within (after, until]."""
+    """dateutil's occurrences, each wall time read in the zone (fold=0; in a gap, its end), as
+    UTC, distinct and ascending, within (after, until]."""
     named = "DTSTART" in schedule.rrule
     rule = rrulestr(schedule.rrule, dtstart=None if named else RRULE_DTSTART)
     zone = schedule.zone
     low = after.astimezone(zone).replace(tzinfo=None) - DAY
     high = until.astimezone(zone).replace(tzinfo=None) + DAY
-    instants = {w.replace(tzinfo=zone).astimezone(UTC) for w in rule.between(low, high, inc=True)}
+    instants = {read(w, schedule.timezone) for w in rule.between(low, high, inc=True)}
     return sorted(t for t in instants if after < t <= until)[:limit]
 
 
@@ -330,35 +332,28 @@ def test_rrule_fire_times_are_dateutils_own_iteration(
         lead = data.draw(st.integers(0, 40), label="DTSTART days before")
         start = after.astimezone(ZoneInfo(zone)).date() - lead * DAY
         rule = f"DTSTART:{start:%Y%m%d}T000000\nRRULE:{rule}"
-    assume(not shadowed(after, zone))
     schedule = RRule(rule, timezone=zone)
     until = after + timedelta(seconds=span)
     got = fire_times(schedule, after, until, limit)
     assert got == dateutil_times(schedule, after, until, limit)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sdk bug: rrule times are read in wall-clock order, from the wall time of the start; a "
-    "time inside a gap, read with the offset before it, lands after the gap, after real times "
-    "there: from a start in that stretch it is missed, and real times it passes are dropped",
-)
 @pytest.mark.parametrize(
     ("zone", "rule", "after"),
     [
-        # the day's 02:30 (at 03:30 CEST, 01:30Z) is missed from 03:10 CEST: next is the 30th
+        # the day's 02:30 fires at the gap's end (03:00 CEST, 01:00Z), before 03:10 CEST: next is the 30th
         (
             "Europe/Paris",
             "FREQ=DAILY;BYHOUR=2;BYMINUTE=30",
             datetime(2026, 3, 29, 1, 10, tzinfo=UTC),
         ),
-        # 02:15 lands at 02:45 LHDT, then the real 02:40 is dropped
+        # 02:15 fires at the gap's end (02:30 LHDT), then the real 02:40
         (
             "Australia/Lord_Howe",
             "FREQ=DAILY;BYHOUR=2;BYMINUTE=15,40",
             datetime(2026, 10, 3, 14, tzinfo=UTC),
         ),
-        # 02:05, 02:30, 02:55 land at 03:05, 03:30, 03:55 CEST; the real 03:20 and 03:45 are dropped
+        # 02:05, 02:30, 02:55 all fire once at 03:00 CEST; then the real 03:20 and 03:45
         (
             "Europe/Paris",
             "DTSTART:20260329T000000\nRRULE:FREQ=MINUTELY;INTERVAL=25",
@@ -428,12 +423,6 @@ def test_sub_day_intervals_from_a_local_anchor_in_a_zone_without_dst(
     check_exact_steps(Interval(step, anchor_date=anchor_date, timezone=zone), after, count)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sdk bug: a sub-day interval anchored in its DST zone (the default anchor, or a naive or "
-    "zone-aware anchor_date) steps in wall-clock time: fire times shifted by the DST offset, an hour "
-    "with none on the fall-back day, and none at all once the shift exceeds fire_times' budget",
-)
 @pytest.mark.parametrize(
     ("zone", "seconds", "after"),
     [

@@ -6,8 +6,10 @@ decided to skip). At each look (``plan``):
 
 - fire times after the cursor that are more than ``GRACE`` in the past were missed (the dispatcher
   was down, the schedule or its deployment paused): the catch-up policy picks which of them still
-  run — none (``skip``), the latest (``latest``) or all within ``catchup_window`` (``all``);
-- fire times from then to ``WINDOW`` ahead are made, at most ``AHEAD`` not yet due at once;
+  run — none (``skip``), the latest (``latest``) or all within ``catchup_window`` (``all``, at
+  most ``MAX_PER_LOOK`` a look); ``skip`` and ``latest`` find the latest without walking them;
+- fire times from then to now are on time and made; so are those up to ``WINDOW`` ahead, at most
+  ``AHEAD`` waiting for their time at once;
 - ``look_at`` is when it needs looking at again: when its next fire time comes within the window,
   or, with ``AHEAD`` runs waiting, when the first of them fires. That is the key of the sparse index
   a tick reads, so a tick costs nothing for a schedule with nothing to do.
@@ -22,7 +24,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pushpool.core.firetimes import fire_times, next_fire_times
+from pushpool.core.firetimes import fire_times, last_fire_time, next_fire_times
 from pushpool.core.models import Deployment, FlowRun
 from pushpool.core.schedules import CatchUp, Cron, Interval, Overlap, RRule
 from pushpool.core.timeutil import iso
@@ -71,7 +73,6 @@ class Plan:
     """What one look at a schedule decides."""
 
     make: list[datetime] = field(default_factory=list)  # fire times to make runs for
-    skipped: list[datetime] = field(default_factory=list)  # missed, dropped by the policy
     last_fire: datetime | None = None  # the new cursor
     look_at: datetime | None = None  # None: the schedule has no fire time left
 
@@ -85,41 +86,43 @@ def plan(
     ahead: int = AHEAD,
 ) -> Plan:
     """The runs to make at ``now`` for a schedule whose cursor is ``last_fire``."""
-    on_time_from = now - GRACE
-    missed = fire_times(schedule, last_fire, on_time_from, MAX_PER_LOOK + 1)
-    catching_up = len(missed) > MAX_PER_LOOK
-    missed = missed[:MAX_PER_LOOK]
-    caught = _catch_up(schedule, missed, now)
-    cursor = missed[-1] if missed else last_fire
-    if catching_up:  # the rest of the backlog next tick, before anything ahead
-        return Plan(caught, _dropped(missed, caught), cursor, now)
+    caught, cursor, more = _catch_up(schedule, last_fire, now)
+    if more:  # the rest of the backlog next tick, before anything ahead
+        return Plan(caught, cursor, now)
+    on_time = fire_times(schedule, cursor, now, MAX_PER_LOOK)  # due now, within GRACE
+    cursor = on_time[-1] if on_time else cursor
     waiting = fire_times(schedule, now, cursor, ahead) if cursor > now else []
     room = max(ahead - len(waiting), 0)
-    upcoming = fire_times(schedule, cursor, now + window, room) if room else []
+    upcoming = fire_times(schedule, max(cursor, now), now + window, room) if room else []
     cursor = upcoming[-1] if upcoming else cursor
-    return Plan(
-        caught + upcoming,
-        _dropped(missed, caught),
-        cursor,
-        _look_at(schedule, cursor, now, window, ahead),
-    )
+    made = caught + on_time + upcoming
+    return Plan(made, cursor, _look_at(schedule, cursor, now, window, ahead))
 
 
 def _catch_up(
-    schedule: Cron | Interval | RRule, missed: list[datetime], now: datetime
-) -> list[datetime]:
-    if not missed or schedule.catchup is CatchUp.SKIP:
-        return []
-    if schedule.catchup_window is not None:
-        missed = [t for t in missed if t >= now - schedule.catchup_window]
-    if schedule.catchup is CatchUp.LATEST:
-        return missed[-1:]
-    return missed
+    schedule: Cron | Interval | RRule, last_fire: datetime, now: datetime
+) -> tuple[list[datetime], datetime, bool]:
+    """Missed fire times to make (the policy's), the cursor past them, and whether more of an
+    ``all`` backlog remain for the next look. Only ``all`` walks the backlog."""
+    on_time_from = now - GRACE
+    oldest = now - schedule.catchup_window if schedule.catchup_window else None
+    if schedule.catchup is not CatchUp.ALL:
+        latest = last_fire_time(schedule, last_fire, on_time_from)
+        if latest is None:
+            return [], last_fire, False
+        keep = schedule.catchup is CatchUp.LATEST and (oldest is None or latest >= oldest)
+        return ([latest] if keep else []), latest, False
+    start = max(last_fire, oldest - _INSTANT) if oldest is not None else last_fire
+    missed = fire_times(schedule, start, on_time_from, MAX_PER_LOOK + 1)
+    more = len(missed) > MAX_PER_LOOK
+    missed = missed[:MAX_PER_LOOK]
+    if not missed:
+        skipped_to = last_fire_time(schedule, last_fire, on_time_from) if oldest else None
+        return [], skipped_to or last_fire, False
+    return missed, missed[-1], more
 
 
-def _dropped(missed: list[datetime], caught: list[datetime]) -> list[datetime]:
-    kept = set(caught)
-    return [t for t in missed if t not in kept]
+_INSTANT = timedelta(microseconds=1)  # fire times are after a moment: this makes it count
 
 
 def _look_at(

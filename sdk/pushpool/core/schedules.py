@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +29,8 @@ from pushpool.core.validation import first_error
 from pushpool.errors import ScheduleError
 
 MAX_RRULE_LENGTH = 6500
+MAX_INTERVAL = timedelta(days=3653)
+_UNTIL_UTC = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.IGNORECASE)
 SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 _ISO_DURATION = re.compile(
     r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?"
@@ -103,7 +106,10 @@ class _Schedule(BaseModel):
     @classmethod
     def _positive(cls, value: timedelta | None) -> timedelta | None:
         if value is not None and value <= timedelta(0):
-            raise ValueError(f"{value} is not a positive duration. Use, for example, 1h or 10m.")
+            raise ValueError(
+                f"{value.total_seconds():g}s is not a positive duration. Use, for example, 1h "
+                "or 10m."
+            )
         return value
 
     @property
@@ -141,6 +147,11 @@ class Cron(_Schedule):
     def _valid_cron(cls, value: str) -> str:
         from cronsim import CronSim, CronSimError
 
+        if len(value.split()) != 5:
+            raise ValueError(
+                f"Cron expression {value!r} has {len(value.split())} fields. Use five fields: "
+                "minute hour day-of-month month day-of-week, e.g. '0 * * * *' for every hour."
+            )
         try:
             CronSim(value, datetime(2000, 1, 1))
         except (CronSimError, ValueError) as exc:
@@ -177,9 +188,18 @@ class Interval(_Schedule):
         if isinstance(value, bool):
             raise ValueError(f"Interval {value!r} is not a duration.")
         if isinstance(value, int | float):
+            if not math.isfinite(value) or abs(value) > MAX_INTERVAL.total_seconds():
+                raise ValueError(
+                    f"Interval {value!r} seconds is not a usable duration. Use a number of "
+                    "seconds above 0 and at most ten years, or a timedelta."
+                )
             return timedelta(seconds=value)
-        if isinstance(value, str) and value.upper().startswith("P"):
+        if isinstance(value, str) and value.strip().upper().startswith("P"):
             return parse_iso_duration(value)
+        if isinstance(value, str):
+            from pushpool.core.timeutil import parse_duration
+
+            return parse_duration(value)
         return value
 
     @field_validator("interval")
@@ -236,7 +256,7 @@ class RRule(_Schedule):
         from dateutil.rrule import rrulestr
 
         try:
-            rrulestr(value, dtstart=datetime(2020, 1, 1))
+            rrulestr(rule_text(value, ZoneInfo("UTC")), dtstart=datetime(2020, 1, 1), ignoretz=True)
         except (ValueError, TypeError) as exc:
             raise ValueError(
                 f"RRule {value!r} is invalid ({exc}). Write it as RFC 5545 says, e.g. "
@@ -252,6 +272,17 @@ class RRule(_Schedule):
 
 
 Schedule = Annotated[Cron | Interval | RRule, Field(discriminator="kind")]
+
+
+def rule_text(value: str, zone: tzinfo) -> str:
+    """The rule with an UNTIL given in UTC (``...Z``) read as the zone's wall time, as dateutil
+    needs it for rules iterated in wall time."""
+
+    def local(match: re.Match[str]) -> str:
+        moment = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+        return "UNTIL=" + moment.astimezone(zone).strftime("%Y%m%dT%H%M%S")
+
+    return _UNTIL_UTC.sub(local, value)
 
 
 def parse_iso_duration(text: str) -> timedelta:
