@@ -413,6 +413,8 @@ class FakeInfrastructure:
         self.failures = list(failures)
         self.launched: list[str] = []  # run ids, in launch order
         self.stopped: list[str] = []
+        self.warmed: list[str] = []  # run ids prepared ahead of their time
+        self.warm_failure: BaseException | None = None
         self._numbers = itertools.count(1)
 
     def launch(
@@ -426,3 +428,8 @@ class FakeInfrastructure:
 
     def stop(self, run: FlowRun, reason: str) -> None:
         self.stopped.append(run.id)
+
+    def warm(self, run: FlowRun, pool: WorkPool, deployment: Deployment) -> None:
+        if self.warm_failure is not None:
+            raise self.warm_failure
+        self.warmed.append(run.id)

@@ -7,7 +7,7 @@ outcome, whatever the infrastructure raises.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -121,3 +121,57 @@ def test_a_paused_pool_launches_nothing_until_resumed(store: MemoryStore) -> Non
     assert dispatcher(store, infrastructure).tick().blocked == {POOL: "paused"}
     services.resume_pool(store, POOL)
     assert dispatcher(store, infrastructure).tick().dispatched == [run.id]
+
+
+class Clock:
+    """A clock that moves only when the dispatcher sleeps."""
+
+    def __init__(self) -> None:
+        self.at = now()
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def sleep(self, seconds: float) -> None:
+        self.at += timedelta(seconds=seconds)
+
+
+def on_time_dispatcher(
+    store: MemoryStore, infrastructure: FakeInfrastructure, clock: Clock
+) -> Dispatcher:
+    return Dispatcher(store, infrastructure, workers=1, clock=clock, sleep=clock.sleep)
+
+
+def test_a_run_due_within_the_horizon_is_prepared_before_and_launched_at_its_time(
+    store: MemoryStore,
+) -> None:
+    clock = Clock()
+    (run,) = runs(store, 1, scheduled_at=clock.at + timedelta(seconds=20))
+    infrastructure = FakeInfrastructure()
+    launched_at: list[datetime] = []
+    launch = infrastructure.launch
+
+    def timed_launch(*args: object, **kwargs: object) -> object:
+        assert infrastructure.warmed == [run.id]  # prepared before
+        launched_at.append(clock.at)
+        return launch(*args, **kwargs)  # type: ignore[arg-type]
+
+    infrastructure.launch = timed_launch  # type: ignore[method-assign]
+    report = on_time_dispatcher(store, infrastructure, clock).tick(horizon=timedelta(seconds=30))
+
+    assert report.dispatched == [run.id]
+    assert launched_at == [run.scheduled_at]
+
+
+def test_a_run_that_cannot_be_prepared_ahead_is_still_launched_at_its_time(
+    store: MemoryStore,
+) -> None:
+    clock = Clock()
+    (run,) = runs(store, 1, scheduled_at=clock.at + timedelta(seconds=20))
+    infrastructure = FakeInfrastructure()
+    infrastructure.warm_failure = RuntimeError("no network yet")
+
+    report = on_time_dispatcher(store, infrastructure, clock).tick(horizon=timedelta(seconds=30))
+
+    assert report.dispatched == [run.id] and infrastructure.launched == [run.id]
+    assert clock.at == run.scheduled_at

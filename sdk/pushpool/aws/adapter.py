@@ -28,6 +28,10 @@ class Adapter:
     def settings(self) -> Settings:
         return self.clients.settings
 
+    def warm(self) -> None:
+        """Make the client now (loading a service's model takes a moment), not at the first call."""
+        self.clients(self.service)
+
     def _call(self, operation: str, what: str = "", *, service: str = "", **kwargs: Any) -> Any:
         """``client.<operation>(**kwargs)``; any failure but a passthrough code is raised as a
         pushpool error saying ``what`` was being done."""

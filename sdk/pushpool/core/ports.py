@@ -143,3 +143,8 @@ class Infrastructure(Protocol):
     def stop(self, run: FlowRun, reason: str) -> None:
         """Stop the run's task (no-op when it has none)."""
         ...
+
+    def warm(self, run: FlowRun, pool: WorkPool, deployment: Deployment) -> None:
+        """Before a run's time, do what its launch needs once (clients made, the task definition
+        registered), so that at its time the launch is the launch call alone."""
+        ...

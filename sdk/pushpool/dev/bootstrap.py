@@ -52,8 +52,15 @@ def ensure_cluster(clients: Clients, name: str = LOCAL_CLUSTER) -> str:
     return str(response["cluster"]["clusterArn"])
 
 
+def ensure_default_vpc(clients: Clients) -> None:
+    """The emulator makes an account's default VPC at its first EC2 call: now, not at the first
+    launch (which looks up the default subnets)."""
+    clients("ec2").describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])
+
+
 def bootstrap(clients: Clients) -> dict[str, Any]:
     created = ensure_tables(clients)
+    ensure_default_vpc(clients)
     try:
         cluster = ensure_cluster(clients)
     except ClientError as exc:  # pragma: no cover - only on a broken emulator

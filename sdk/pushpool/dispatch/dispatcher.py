@@ -171,14 +171,27 @@ class Dispatcher:
         return [Later(i, pool, deployments) for i in items if i.due_at > at]
 
     def on_time(self, later: list[Later], report: TickReport, until: float | None) -> None:
-        """Launch each run due within the horizon on its time, every pool's in one timeline."""
+        """Launch each run due within the horizon on its time, every pool's in one timeline,
+        having done before its time what its launch needs once."""
         for one in sorted(later, key=lambda x: x.item.due_at):
             wait = (one.item.due_at - self.clock()).total_seconds()
             if until is not None and self.timer() + max(wait, 0) > until:
                 break
             if wait > 0:
+                self._warm(one)
+                wait = (one.item.due_at - self.clock()).total_seconds()
+            if wait > 0:
                 self.sleep(wait)
             self._dispatch_batch(one.pool, [one.item], one.deployments, report, until)
+
+    def _warm(self, one: Later) -> None:
+        deployment = one.deployments.get(one.item.deployment)
+        if deployment is None or one.item.kind is not DueKind.CLAIM:
+            return
+        try:
+            self.infrastructures[one.pool.type].warm(one.item.run, one.pool, deployment)
+        except Exception as exc:  # the launch at its time meets the same trouble and reports it
+            log.info("could not prepare run %s ahead of its time: %s", one.item.id, exc)
 
     def _while_contended(
         self,

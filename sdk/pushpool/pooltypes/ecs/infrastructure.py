@@ -71,6 +71,10 @@ class EcsInfrastructure:
         if run.task_arn:
             self.ecs.stop_task(run.cluster, run.task_arn, reason)
 
+    def warm(self, run: FlowRun, pool: WorkPool, deployment: Deployment) -> None:
+        self.ecs.warm()
+        self.task_definition(self.prepare(run, pool, deployment))
+
     # ---------------------------------------------------------------- steps
     def prepare(self, run: FlowRun, pool: WorkPool, deployment: Deployment) -> LaunchRequest:
         """Merge variables, render the template, build the ECS requests."""
