@@ -26,7 +26,7 @@ from dateutil.rrule import rrulestr
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pushpool.core.firetimes import RRULE_DTSTART, fire_times, next_fire_times
+from pushpool.core.firetimes import RRULE_DTSTART, fire_times, last_fire_time, next_fire_times
 from pushpool.core.schedules import Cron, Interval, RRule
 
 ZONES = (
@@ -436,3 +436,39 @@ def test_sub_day_intervals_from_a_local_anchor_in_a_dst_zone(
     zone: str, seconds: int, after: datetime
 ) -> None:
     check_exact_steps(Interval(seconds, timezone=zone), after, 10)
+
+
+# --- the latest fire time of a span, found without walking it ---------------------------------
+
+LATEST_OF = st.sampled_from(
+    [
+        lambda z: Cron("* * * * *", timezone=z),
+        lambda z: Cron("*/7 * * * *", timezone=z),
+        lambda z: Cron("30 2 * * *", timezone=z),
+        lambda z: Cron("0 9 * * MON-FRI", timezone=z),
+        lambda z: RRule("FREQ=HOURLY;BYMINUTE=15", timezone=z),
+        lambda z: RRule("FREQ=DAILY;BYHOUR=2;BYMINUTE=30", timezone=z),
+        lambda z: Interval(timedelta(seconds=90), timezone=z),
+        lambda z: Interval(timedelta(days=1), timezone=z),
+    ]
+)
+
+
+@PROPERTY
+@given(
+    data=st.data(),
+    zone=st.sampled_from(ZONES),
+    make=LATEST_OF,
+    span=st.integers(1, 3 * 86400),
+    second=st.sampled_from([None, 0, 59]),
+)
+def test_the_latest_fire_time_of_a_span_is_the_last_one_walked(
+    data: st.DataObject, zone: str, make: object, span: int, second: int | None
+) -> None:
+    schedule = make(zone)  # type: ignore[operator]
+    until = data.draw(moments(zone, RRULE_DTSTART.year, LAST_YEAR), label="until")
+    if second is not None:  # the last second of a minute, or its first
+        until = until.replace(second=second)
+    after = until - timedelta(seconds=span)
+    walked = fire_times(schedule, after, until, 10_000)
+    assert last_fire_time(schedule, after, until) == (walked[-1] if walked else None)

@@ -53,18 +53,30 @@ def next_fire_times(
 def last_fire_time(
     schedule: Cron | Interval | RRule, after: datetime, until: datetime
 ) -> datetime | None:
-    """The latest fire time ``t`` with ``after < t <= until``, found without walking the span."""
+    """The latest fire time ``t`` with ``after < t <= until``, found without walking the span:
+    an earlier fire time found backwards (by the library's reverse iteration, which may be off
+    across a DST change), then the walk forward from a few hours before it."""
+    if after >= until:
+        return None
+    near = _earlier(schedule, until)
+    start = (min(near, until) if near is not None else until) - _SETTLE
+    walked = fire_times(schedule, max(after, start), until, _WALK_LIMIT)
+    return walked[-1] if walked else None
+
+
+_SETTLE = timedelta(hours=3)  # longer than any DST shift: the walk forward starts this far back
+_WALK_LIMIT = 100_000
+
+
+def _earlier(schedule: Cron | Interval | RRule, until: datetime) -> datetime | None:
     if isinstance(schedule, Cron):
         from cronsim import CronSim
 
         local = until.astimezone(schedule.zone) + timedelta(seconds=1)  # ``until`` included
-        latest = next(CronSim(schedule.cron, local, reverse=True), None)
-        moment = _utc(latest) if latest is not None else None
-    elif isinstance(schedule, RRule):
-        moment = _rrule_before(schedule, until)
-    else:
-        moment = _interval_before(schedule, until)
-    return moment if moment is not None and after < moment <= until else None
+        return next((_utc(t) for t in CronSim(schedule.cron, local, reverse=True)), None)
+    if isinstance(schedule, RRule):
+        return _rrule_before(schedule, until)
+    return _interval_before(schedule, until)
 
 
 def wall_instant(wall: datetime, zone: tzinfo) -> datetime:
