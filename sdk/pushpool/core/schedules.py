@@ -22,9 +22,10 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from pushpool.core.timeutil import parse_duration
 from pushpool.core.validation import first_error
 from pushpool.errors import ScheduleError
 
@@ -101,6 +102,11 @@ class _Schedule(BaseModel):
                 f"Schedule slug {value!r} is not allowed. Use 1-63 letters, digits, '-' or '_'."
             )
         return value
+
+    @field_validator("catchup_window", "max_lateness", mode="before")
+    @classmethod
+    def _read_window(cls, value: Any, info: ValidationInfo) -> Any:
+        return read_duration(value, str(info.field_name))
 
     @field_validator("catchup_window", "max_lateness")
     @classmethod
@@ -185,22 +191,7 @@ class Interval(_Schedule):
     @field_validator("interval", mode="before")
     @classmethod
     def _read_interval(cls, value: Any) -> Any:
-        if isinstance(value, bool):
-            raise ValueError(f"Interval {value!r} is not a duration.")
-        if isinstance(value, int | float):
-            if not math.isfinite(value) or abs(value) > MAX_INTERVAL.total_seconds():
-                raise ValueError(
-                    f"Interval {value!r} seconds is not a usable duration. Use a number of "
-                    "seconds above 0 and at most ten years, or a timedelta."
-                )
-            return timedelta(seconds=value)
-        if isinstance(value, str) and value.strip().upper().startswith("P"):
-            return parse_iso_duration(value)
-        if isinstance(value, str):
-            from pushpool.core.timeutil import parse_duration
-
-            return parse_duration(value)
-        return value
+        return read_duration(value, "Interval")
 
     @field_validator("interval")
     @classmethod
@@ -283,6 +274,26 @@ def rule_text(value: str, zone: tzinfo) -> str:
         return "UNTIL=" + moment.astimezone(zone).strftime("%Y%m%dT%H%M%S")
 
     return _UNTIL_UTC.sub(local, value)
+
+
+def read_duration(value: Any, what: str) -> Any:
+    """Seconds, '10m' / '1h30m' or ISO 8601 'PT10M' as a timedelta; anything else as it is."""
+    if isinstance(value, bool):
+        raise ValueError(f"{what} {value!r} is not a duration.")
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or abs(value) > MAX_INTERVAL.total_seconds():
+            raise ValueError(
+                f"{what} {value!r} seconds is not a usable duration. Use a number of seconds "
+                "above 0 and at most ten years, or a timedelta."
+            )
+        return timedelta(seconds=value)
+    if not isinstance(value, str):
+        return value
+    try:
+        iso = value.strip().upper().startswith("P")
+        return parse_iso_duration(value) if iso else parse_duration(value)
+    except ValueError as exc:
+        raise ValueError(f"{what}: {exc}") from None
 
 
 def parse_iso_duration(text: str) -> timedelta:
