@@ -126,6 +126,21 @@ def test_the_scheduled_tick_dispatches_due_runs_and_reports_metrics(
     assert metrics["RunsLaunchFailed"] == 0
 
 
+def test_with_metrics_off_a_hundred_ticks_print_no_metrics(
+    lambda_environment: None,
+    load_event: LoadEvent,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Powertools keeps what it does not publish, and prints it once a metric holds 100 points
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    for _ in range(101):
+        dispatcher_handler.handler(
+            load_event("scheduler_tick"), LambdaContext("pushpool-dispatcher")
+        )
+    assert emitted_metrics(capsys.readouterr().out) == {}
+
+
 def test_the_scheduled_tick_reports_blocked_pools(
     lambda_environment: None,
     store: Store,

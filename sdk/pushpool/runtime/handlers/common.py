@@ -11,6 +11,8 @@ from functools import lru_cache
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from pushpool.aws.clients import Clients, default_clients
 from pushpool.aws.dynamodb import Store
@@ -31,6 +33,15 @@ def make_metrics(service: str) -> Metrics:
     if pools and len(pools) == 1:  # the dashboard and alarms select on the pool dimension
         metrics.set_default_dimensions(pool=pools[0])
     return metrics
+
+
+def add_metric(
+    metrics: Metrics, name: str, value: float, unit: MetricUnit = MetricUnit.Count
+) -> None:
+    """Add a data point, unless metrics are off: with POWERTOOLS_METRICS_DISABLED, Powertools'
+    flush neither prints nor clears them, and it prints them anyway once one holds 100 points."""
+    if not is_metrics_disabled():
+        metrics.add_metric(name=name, unit=unit, value=value)
 
 
 @lru_cache(maxsize=1)

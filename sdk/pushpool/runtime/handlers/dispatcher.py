@@ -30,10 +30,10 @@ def dispatcher() -> Dispatcher:
 
 def emit(report: TickReport) -> None:
     for metric, count in report.metrics():
-        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=count)
+        common.add_metric(metrics, metric, count)
     for lateness in report.lateness_ms:
-        metrics.add_metric(
-            name=Metric.DISPATCH_LATENESS_MS, unit=MetricUnit.Milliseconds, value=max(lateness, 0.0)
+        common.add_metric(
+            metrics, Metric.DISPATCH_LATENESS_MS, max(lateness, 0.0), MetricUnit.Milliseconds
         )
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from pushpool.contracts import TASK_EVENTS_SERVICE, Metric
 from pushpool.core.outcomes import EventOutcome
 from pushpool.core.task_events import TaskEvent
@@ -39,7 +37,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     outcome = handle_task_event(common.store(), event)
     metric = outcome_metric(task, outcome)
     if metric is not None:
-        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+        common.add_metric(metrics, metric, 1)
     logger.info("task event applied", extra={"outcome": outcome, "status": task.last_status})
     result: dict[str, Any] = {"outcome": str(outcome)}
     if outcome is EventOutcome.RECORDED:
