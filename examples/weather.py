@@ -4,7 +4,7 @@ The course's version calls the Open-Meteo API; this one computes a plausible tem
 time of day, so it runs with no network (the emulator's machines have none). Deploy it on a
 schedule:
 
-    python examples/weather.py deploy [POOL]      # every minute, in your time zone
+    python examples/weather.py deploy [POOL]      # cron="* * * * *": every minute
 
 and watch `pushpool run ls --deployment pipeline/weather-every-minute` fill up, once a minute.
 """
