@@ -20,7 +20,8 @@ from pushpool.core.outcomes import RunOutcome
 from pushpool.core.schedules import CatchUp, Cron
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import now
-from pushpool.dispatch import Dispatcher
+from pushpool.dispatch import Dispatcher, TickReport
+from pushpool.dispatch.schedules import Materializer
 from pushpool.errors import ParametersError, ScheduleError
 from tests.functional.helpers import FULL_NAME, POOL, Clock, run_together, tasks_started_by
 
@@ -108,12 +109,22 @@ def test_a_schedule_with_nothing_to_do_costs_the_tick_nothing(
 
 
 # ---------------------------------------------------------------- redeploys
-def test_redeploying_the_same_schedule_keeps_its_runs_and_its_pause(
+def test_redeploying_the_same_schedule_keeps_its_runs(store: Store, deployment: Deployment) -> None:
+    redeploy(store, deployment, EVERY_MINUTE)
+    before = [r.id for r in scheduled(store)]
+
+    redeploy(store, deployment, EVERY_MINUTE)
+
+    assert [r.id for r in scheduled(store)] == before
+
+
+def test_pausing_deletes_the_runs_made_ahead_and_a_redeploy_keeps_the_pause(
     store: Store, deployment: Deployment
 ) -> None:
     redeploy(store, deployment, EVERY_MINUTE)
     before = [r.id for r in scheduled(store)]
     services.set_schedule_active(store, FULL_NAME, EVERY_MINUTE.name, False)
+    assert scheduled(store) == []  # paused means no more runs, those waiting included
     services.pause_deployment(store, FULL_NAME)
 
     redeploy(store, deployment, EVERY_MINUTE)
@@ -121,7 +132,24 @@ def test_redeploying_the_same_schedule_keeps_its_runs_and_its_pause(
     (stored,) = store.list_schedules(FULL_NAME)
     assert not stored.active  # a redeploy never resumes a paused schedule
     assert store.get_deployment(FULL_NAME).paused  # nor a paused deployment
-    assert [r.id for r in scheduled(store)] == before
+    assert scheduled(store) == []
+    services.resume_deployment(store, FULL_NAME)
+    services.set_schedule_active(store, FULL_NAME, EVERY_MINUTE.name, True)
+    assert set(before) <= {r.id for r in scheduled(store)}  # made again, with the same ids
+
+
+def test_pausing_a_deployment_deletes_its_scheduled_runs_but_not_those_made_by_hand(
+    store: Store, deployment: Deployment
+) -> None:
+    redeploy(store, deployment, EVERY_MINUTE)
+    by_hand = services.create_run(store, FULL_NAME, parameters={"name": "x"})
+
+    services.pause_deployment(store, FULL_NAME)
+
+    assert scheduled(store) == []
+    assert store.get_run(by_hand.id).state is StateType.SCHEDULED
+    services.resume_deployment(store, FULL_NAME)
+    assert len(scheduled(store)) == 3
 
 
 def test_a_changed_or_removed_schedule_deletes_only_the_runs_it_alone_made(
@@ -156,17 +184,18 @@ def test_resuming_makes_exactly_what_the_catch_up_policy_promises(
 ) -> None:
     schedule = Cron("* * * * *", catchup=policy)
     redeploy(store, deployment, schedule)
-    services.set_schedule_active(store, FULL_NAME, schedule.name, False)
-    made_before = {r.scheduled_at for r in scheduled(store)}  # three made ahead, kept
-    clock.advance(minutes=8)  # the fire times after those three pass unmade
+    paused_at = clock()
+    services.set_schedule_active(store, FULL_NAME, schedule.name, False, at=paused_at)
+    assert scheduled(store) == []  # the three made ahead are gone with the pause
+    clock.advance(minutes=8)  # the fire times of the pause pass unmade
     resumed_at = clock()
-    missed = fire_times(schedule, max(made_before), resumed_at - GRACE)
+    missed = fire_times(schedule, paused_at, resumed_at - GRACE)
     promised = {CatchUp.SKIP: [], CatchUp.LATEST: missed[-1:], CatchUp.ALL: missed}[policy]
 
     services.set_schedule_active(store, FULL_NAME, schedule.name, True, at=resumed_at)
 
-    made = [r.scheduled_at for r in scheduled(store) if r.scheduled_at not in made_before]
-    assert len(missed) >= 4
+    made = [r.scheduled_at for r in scheduled(store)]
+    assert len(missed) >= 7
     assert [t for t in made if t <= resumed_at - GRACE] == promised
     assert [t for t in made if t > resumed_at - GRACE]  # and it is ahead again
 
@@ -189,7 +218,10 @@ def test_a_run_past_its_max_lateness_is_cancelled_instead_of_starting_late(
     missed = [r for r in scheduled(store) if r.state is StateType.CANCELLED]
     assert len(missed) >= 3 and all("Missed its window" in r.state_message for r in missed)
     assert sorted(report.ids(RunOutcome.MISSED_WINDOW)) == sorted(r.id for r in missed)
-    assert store.get_pool(POOL).active_runs == 0
+    # only the fire time still within its minute launched (made and launched by this tick)
+    (on_time,) = report.dispatched
+    assert store.get_run(on_time).scheduled_at > clock() - GRACE
+    assert store.get_pool(POOL).active_runs == 1
 
 
 def test_backfill_makes_each_past_fire_time_once(store: Store, deployment: Deployment) -> None:
@@ -212,3 +244,58 @@ def test_deleting_a_deployment_deletes_its_schedules(store: Store, deployment: D
 
     assert store.list_schedules(FULL_NAME) == []
     assert store.due(POOL, now() + timedelta(days=400)).schedules == []
+
+
+# ---------------------------------------------------------------- what a tick makes, it launches
+def test_a_tick_launches_the_catch_up_runs_it_makes(
+    store: Store,
+    clients: Clients,
+    clock: Clock,
+    make_dispatcher: Callable[..., Dispatcher],
+    deployment: Deployment,
+) -> None:
+    redeploy(store, deployment, Cron("* * * * *", catchup="all"))
+    ahead = {r.id for r in scheduled(store)}
+    clock.advance(minutes=7)  # nobody ticked: four fire times after the three made ahead passed
+
+    at = clock()
+    report = make_dispatcher().tick()
+
+    caught_up = [r for r in scheduled(store) if r.id not in ahead and r.scheduled_at <= at]
+    assert len(caught_up) >= 4
+    assert set(report.dispatched) >= {r.id for r in caught_up}  # in this tick, not the next
+    assert all(len(tasks_started_by(clients, r.id)) == 1 for r in caught_up)
+
+
+def test_the_due_read_is_not_cut_short(
+    store: Store, clients: Clients, deployment: Deployment
+) -> None:
+    # more due items than the tick once read (1,000): schedules' cursors, which sort first,
+    # crowded out the runs due in the horizon, and past that were never looked at
+    run = services.create_run(store, FULL_NAME, parameters={"name": "x"})
+    table = clients.settings.runs_table
+    ddb = clients("dynamodb")
+    item = ddb.get_item(TableName=table, Key={"id": {"S": run.id}})["Item"]
+    copies = [{**item, "id": {"S": f"{run.id[:-6]}{n:06d}"}} for n in range(1_000)]
+    for start in range(0, len(copies), 25):
+        puts = [{"PutRequest": {"Item": i}} for i in copies[start : start + 25]]
+        ddb.batch_write_item(RequestItems={table: puts})
+
+    due = store.due(POOL, now())
+
+    assert len(due.runs) == 1_001
+
+
+def test_a_tick_that_read_a_schedule_before_its_pause_makes_nothing_after_it(
+    store: Store, clock: Clock, deployment: Deployment
+) -> None:
+    redeploy(store, deployment, EVERY_MINUTE)
+    clock.advance(minutes=5)  # the runs made ahead are behind: the pause leaves the cursor be
+    (read,) = store.due(POOL, clock()).schedules  # a tick reads it, then is slow
+    services.set_schedule_active(store, FULL_NAME, EVERY_MINUTE.name, False, at=clock())
+    runs_after_pause = {r.id for r in scheduled(store)}
+
+    made = Materializer(store, clock).look([read], {FULL_NAME: deployment}, TickReport())
+
+    assert made == []
+    assert {r.id for r in scheduled(store)} == runs_after_pause

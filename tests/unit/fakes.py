@@ -184,7 +184,7 @@ class MemoryStore:
         ]
         return sorted(found, key=lambda r: r.created_at, reverse=True)[:limit]
 
-    def due(self, pool: str, until: datetime, *, limit: int = 1000) -> Due:
+    def due(self, pool: str, until: datetime, *, limit: int | None = None) -> Due:
         with self._lock:
             cursors = [
                 s
@@ -193,7 +193,7 @@ class MemoryStore:
             ]
         return Due(self.due_runs(pool, until, limit=limit), cursors)
 
-    def due_runs(self, pool: str, until: datetime, *, limit: int = 1000) -> list[DueRun]:
+    def due_runs(self, pool: str, until: datetime, *, limit: int | None = None) -> list[DueRun]:
         with self._lock:
             due = [
                 DueRun(self.runs[i], at)

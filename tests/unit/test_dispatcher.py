@@ -175,3 +175,24 @@ def test_a_run_that_cannot_be_prepared_ahead_is_still_launched_at_its_time(
 
     assert report.dispatched == [run.id] and infrastructure.launched == [run.id]
     assert clock.at == run.scheduled_at
+
+
+def test_the_runs_of_one_moment_go_out_together_at_that_moment(store: MemoryStore) -> None:
+    clock = Clock()
+    fire = clock.at + timedelta(seconds=20)
+    made = runs(store, 30, scheduled_at=fire)
+    infrastructure = FakeInfrastructure()
+    claims: list[int] = []
+    claim_many = store.claim_many
+
+    def counted(due: object, **kwargs: object) -> object:
+        claims.append(len(due))  # type: ignore[arg-type]
+        assert clock.at == fire
+        return claim_many(due, **kwargs)  # type: ignore[arg-type]
+
+    store.claim_many = counted  # type: ignore[method-assign]
+    report = on_time_dispatcher(store, infrastructure, clock).tick(horizon=timedelta(seconds=30))
+
+    assert sorted(report.dispatched) == sorted(r.id for r in made)
+    assert claims == [25, 5]  # batches of the pool's, not one claim per run
+    assert infrastructure.warmed == [made[0].id]  # one preparation per deployment

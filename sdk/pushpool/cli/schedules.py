@@ -171,7 +171,7 @@ def _json(text: str | None) -> dict[str, Any]:
 @app.command()
 @handle_errors
 def pause(name: str = DeploymentArgument, slug: str = SlugArgument) -> None:
-    """Pause a schedule: it makes no more runs (those made ahead stay)."""
+    """Pause a schedule: it makes no more runs, and those it made that wait are deleted."""
     client().pause_schedule(name, slug)
     console.print(f"Paused schedule {slug!r} of {name}.")
 

@@ -20,7 +20,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pushpool.config import Settings
@@ -44,6 +43,7 @@ from pushpool.dispatch.held import HeldClaims
 from pushpool.dispatch.launching import Launching
 from pushpool.dispatch.report import TickReport
 from pushpool.dispatch.schedules import Materializer
+from pushpool.dispatch.timeline import Later, Timeline
 
 log = logging.getLogger("pushpool.dispatch")
 
@@ -86,6 +86,7 @@ class Dispatcher:
         self.launching = Launching(store, self.settings, clock)
         self.materializer = Materializer(store, clock)
         self.held = HeldClaims(store, self.launching)
+        self.timeline = Timeline(self.infrastructures, self._dispatch_batch, clock, sleep, timer)
 
     # ---------------------------------------------------------------- entry points
     def tick(self, *, horizon: timedelta = timedelta(0), until: float | None = None) -> TickReport:
@@ -96,18 +97,27 @@ class Dispatcher:
         at = self.clock()
         later: list[Later] = []
         for pool in self._pools(report, paused_too=True):
-            due = self.store.due(pool.name, at + horizon)
-            if due.schedules:
-                names = {s.deployment for s in due.schedules}
-                self.materializer.look(due.schedules, self.store.get_deployments(names), report)
-            report.waiting_late(count_late(due.runs, self.clock()))
+            runs = self._due_and_made(pool, at + horizon, report)
+            report.waiting_late(count_late(runs, self.clock()))
             if pool.paused:
                 report.block(pool.name, "paused")
                 continue
             requery = self._due_now(pool.name)
-            later += self.dispatch_items(pool, due.runs, report, until=until, requery=requery)
+            later += self.dispatch_items(pool, runs, report, until=until, requery=requery)
         self.on_time(later, report, until)
         return report
+
+    def _due_and_made(self, pool: WorkPool, until: datetime, report: TickReport) -> list[DueRun]:
+        """The pool's runs due by ``until``: those the index shows, and those its schedules
+        make now (read before they were made)."""
+        due = self.store.due(pool.name, until)
+        if not due.schedules:
+            return due.runs
+        names = {s.deployment for s in due.schedules}
+        made = self.materializer.look(due.schedules, self.store.get_deployments(names), report)
+        known = {item.id for item in due.runs}
+        fresh = [DueRun(r, r.scheduled_at) for r in made if r.scheduled_at <= until]
+        return due.runs + [item for item in fresh if item.id not in known]
 
     def _due_now(self, pool: str) -> Requery:
         return lambda: self.store.due_runs(pool, self.clock())
@@ -171,27 +181,8 @@ class Dispatcher:
         return [Later(i, pool, deployments) for i in items if i.due_at > at]
 
     def on_time(self, later: list[Later], report: TickReport, until: float | None) -> None:
-        """Launch each run due within the horizon on its time, every pool's in one timeline,
-        having done before its time what its launch needs once."""
-        for one in sorted(later, key=lambda x: x.item.due_at):
-            wait = (one.item.due_at - self.clock()).total_seconds()
-            if until is not None and self.timer() + max(wait, 0) > until:
-                break
-            if wait > 0:
-                self._warm(one)
-                wait = (one.item.due_at - self.clock()).total_seconds()
-            if wait > 0:
-                self.sleep(wait)
-            self._dispatch_batch(one.pool, [one.item], one.deployments, report, until)
-
-    def _warm(self, one: Later) -> None:
-        deployment = one.deployments.get(one.item.deployment)
-        if deployment is None or one.item.kind is not DueKind.CLAIM:
-            return
-        try:
-            self.infrastructures[one.pool.type].warm(one.item.run, one.pool, deployment)
-        except Exception as exc:  # the launch at its time meets the same trouble and reports it
-            log.info("could not prepare run %s ahead of its time: %s", one.item.id, exc)
+        """Launch each run due within the horizon on its time (``dispatch.timeline``)."""
+        self.timeline.run(later, report, until)
 
     def _while_contended(
         self,
@@ -302,15 +293,6 @@ class Dispatcher:
 
     def _out_of_time(self, until: float | None) -> bool:
         return until is not None and self.timer() >= until
-
-
-@dataclass(frozen=True)
-class Later:
-    """A run due within the horizon, with what launching it needs."""
-
-    item: DueRun
-    pool: WorkPool
-    deployments: dict[str, Deployment]
 
 
 class _Pass:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from pushpool.core.materialize import plan, scheduled_run
-from pushpool.core.models import Deployment, DeploymentSchedule
+from pushpool.core.models import Deployment, DeploymentSchedule, FlowRun
 from pushpool.core.ports import Store
 from pushpool.core.records import Advance
 from pushpool.dispatch.report import TickReport
@@ -31,19 +31,23 @@ class Materializer:
         schedules: list[DeploymentSchedule],
         deployments: dict[str, Deployment],
         report: TickReport,
-    ) -> None:
-        """Make the runs the due ``schedules`` have to make now."""
+    ) -> list[FlowRun]:
+        """Make the runs the due ``schedules`` have to make now; returns them (the tick
+        launches those due within its horizon, catch-up runs among them, in the same pass)."""
         now = self.clock()
         advances = [
             advance(s, deployments.get(s.deployment), now) for s in schedules if due(s, now)
         ]
         if not advances:
-            return
+            return []
+        made: list[FlowRun] = []
         for one, applied in zip(advances, self.store.advance_schedules(advances), strict=True):
             if applied:
                 report.materialised(len(one.runs))
+                made += one.runs
             else:
                 log.info("schedule %s moved on under another dispatcher", one.schedule.key)
+        return made
 
 
 def due(schedule: DeploymentSchedule, now: datetime) -> bool:

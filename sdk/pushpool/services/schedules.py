@@ -78,16 +78,17 @@ def add_schedule(
 def set_schedule_active(
     store: Store, full_name: str, slug: str, active: bool, *, at: datetime | None = None
 ) -> DeploymentSchedule:
-    """Pause (no more runs; those made ahead stay) or resume (its catch-up policy decides what
-    it missed meanwhile). ``at``: when this happens (now)."""
+    """Pause (no more runs: those it made ahead, still waiting, are deleted) or resume (its
+    catch-up policy decides what it missed meanwhile). ``at``: when this happens (now)."""
     at = at or now()
     deployment = store.get_deployment(full_name)
     schedule = _one(store, full_name, slug)
-    changed = schedule.model_copy(update={"active": active, "updated_at": at})
-    if active:
-        changed = changed.model_copy(update={"look_at": at})
+    if not active:
+        others = [s for s in store.list_schedules(full_name) if s.slug != slug]
+        return _pause(store, deployment, schedule, others, at)
+    changed = schedule.model_copy(update={"active": True, "updated_at": at, "look_at": at})
     store.put_schedule(changed, indexed=_indexed(changed, deployment))
-    return _look_now(store, deployment, changed, at) if active else changed
+    return _look_now(store, deployment, changed, at)
 
 
 def delete_schedule(store: Store, full_name: str, slug: str) -> None:
@@ -104,12 +105,17 @@ def clear_schedules(store: Store, full_name: str) -> int:
 
 
 def reindex_schedules(store: Store, deployment: Deployment, *, at: datetime | None = None) -> None:
-    """After a deployment is paused or resumed: its schedules leave or rejoin the due index (a
-    resumed one is looked at now, so its catch-up policy applies to what it missed)."""
+    """After a deployment is paused or resumed: its schedules leave the due index, deleting the
+    runs they made ahead, or rejoin it (looked at now, so each one's catch-up policy applies to
+    what it missed)."""
     at = at or now()
     for schedule in store.list_schedules(deployment.full_name):
+        if deployment.paused:
+            _rewind(store, deployment, schedule, [], at, active=schedule.active)
+            continue
         looked = schedule.model_copy(update={"look_at": at}) if schedule.active else schedule
         store.put_schedule(looked, indexed=_indexed(looked, deployment))
+        _look_now(store, deployment, looked, at)
 
 
 def backfill(
@@ -196,11 +202,50 @@ def _remove(
     store: Store, old: DeploymentSchedule, staying: Sequence[AnySchedule], at: datetime
 ) -> None:
     """Delete the schedule, and the runs it made ahead that no staying schedule makes."""
+    _drop_ahead(store, old, staying, at)
+    store.delete_schedule(old.deployment, old.slug)
+
+
+def _pause(
+    store: Store,
+    deployment: Deployment,
+    schedule: DeploymentSchedule,
+    others: Sequence[DeploymentSchedule],
+    at: datetime,
+) -> DeploymentSchedule:
+    """Paused: out of the index, and its runs made ahead deleted (unless another active
+    schedule of the deployment makes the same times)."""
+    staying = [s.schedule for s in others if s.active] if not deployment.paused else []
+    return _rewind(store, deployment, schedule, staying, at, active=False)
+
+
+def _rewind(
+    store: Store,
+    deployment: Deployment,
+    schedule: DeploymentSchedule,
+    staying: Sequence[AnySchedule],
+    at: datetime,
+    *,
+    active: bool,
+) -> DeploymentSchedule:
+    """The cursor back to ``at`` (written first: a tick that read the old one makes nothing),
+    then the runs after it deleted; on resume they are made again, with the same ids."""
+    changed = schedule.model_copy(
+        update={"active": active, "updated_at": at, "last_fire": min(schedule.last_fire, at)}
+    )
+    store.put_schedule(changed, indexed=_indexed(changed, deployment))
+    _drop_ahead(store, schedule, staying, at)
+    return changed
+
+
+def _drop_ahead(
+    store: Store, old: DeploymentSchedule, staying: Sequence[AnySchedule], at: datetime
+) -> None:
+    """Delete the runs ``old`` made ahead of ``at``, still waiting, that no staying schedule makes."""
     ahead = fire_times(old.schedule, at, old.last_fire, 1000) if old.last_fire > at else []
     kept = {t for s in staying for t in fire_times(s, at, old.last_fire, 1000)}
     doomed = [run_id(old.deployment, t) for t in ahead if t not in kept]
     store.delete_waiting_runs(doomed)
-    store.delete_schedule(old.deployment, old.slug)
 
 
 def _one(store: Store, full_name: str, slug: str) -> DeploymentSchedule:

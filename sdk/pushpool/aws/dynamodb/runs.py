@@ -94,13 +94,15 @@ class RunStore(StoreBase):
         runs.sort(key=lambda r: r.created_at, reverse=True)
         return runs[:limit]
 
-    def due_runs(self, pool: str, until: datetime, *, limit: int = 1000) -> list[DueRun]:
+    def due_runs(self, pool: str, until: datetime, *, limit: int | None = None) -> list[DueRun]:
         """Runs of a pool needing the dispatcher by ``until``: SCHEDULED and due, or claims whose
         lease ran out. Reads the sparse ``due`` index only; items carry the projected attributes."""
         return self.due(pool, until, limit=limit).runs
 
-    def due(self, pool: str, until: datetime, *, limit: int = 1000) -> Due:
-        """The pool's due runs and the schedules with runs to make, in one Query."""
+    def due(self, pool: str, until: datetime, *, limit: int | None = None) -> Due:
+        """The pool's due runs and the schedules with runs to make, in one Query (page by page:
+        all of it is this tick's work; a cap would let schedules' cursors, which sort first,
+        crowd out the runs due in the horizon, and past it leave schedules unlooked at)."""
         items = self._query(
             "Read due runs",
             TableName=self.runs,

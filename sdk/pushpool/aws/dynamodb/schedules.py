@@ -215,8 +215,10 @@ def _cursor_update(store: ScheduleStore, advance: Advance) -> dict[str, Any]:
         expr.set("cursor.look_at", None).remove("due_pool", "due_at")
     else:
         expr.set("cursor.look_at", iso(advance.look_at)).set("due_at", iso(advance.look_at))
-    # the cursor as this dispatcher read it: one of two racing dispatchers moves it
-    expr.when(f"{expr.name('cursor.last_fire')} = {expr.value(iso(schedule.last_fire))}")
+    # the cursor as this dispatcher read it (one of two racing dispatchers moves it), still in
+    # the index (a pause or delete meanwhile took it out: it makes nothing more)
+    read = f"{expr.name('cursor.last_fire')} = {expr.value(iso(schedule.last_fire))}"
+    expr.when(f"{read} AND attribute_exists(due_pool)")
     return {
         "Update": {
             "TableName": store.runs,

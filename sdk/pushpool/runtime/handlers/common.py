@@ -6,8 +6,11 @@ program's dashboard and alarms read; settings (tables, served pools) from ``push
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
@@ -17,6 +20,8 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from pushpool.aws.clients import Clients, default_clients
 from pushpool.aws.dynamodb import Store
 from pushpool.contracts import METRICS_NAMESPACE
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 def make_logger(service: str) -> Logger:
@@ -42,6 +47,24 @@ def add_metric(
     flush neither prints nor clears them, and it prints them anyway once one holds 100 points."""
     if not is_metrics_disabled():
         metrics.add_metric(name=name, unit=unit, value=value)
+
+
+def log_metrics(metrics: Metrics) -> Callable[[Handler], Handler]:
+    """Powertools' ``log_metrics`` when metrics are on; when off, nothing (its flush would warn
+    of an empty set at every invocation, as in ``pushpool dev``)."""
+
+    def decorate(handler: Handler) -> Handler:
+        published = metrics.log_metrics(handler)
+
+        @functools.wraps(handler)
+        def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            if is_metrics_disabled():
+                return handler(event, context)
+            return published(event, context)
+
+        return invoke
+
+    return decorate
 
 
 @lru_cache(maxsize=1)

@@ -45,7 +45,7 @@ def _until(context: Any) -> float | None:
     return time.monotonic() + remaining() / 1000 - SAFETY_MARGIN_SECONDS
 
 
-@metrics.log_metrics
+@common.log_metrics(metrics)
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     records = (event or {}).get("Records")

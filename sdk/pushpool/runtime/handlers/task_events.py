@@ -29,7 +29,7 @@ def outcome_metric(task: TaskEvent, outcome: EventOutcome) -> Metric | None:
     return None
 
 
-@metrics.log_metrics
+@common.log_metrics(metrics)
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     task = TaskEvent.from_event(event)
