@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CODE := $(wildcard sdk functions tests bench examples infra)
 
-.PHONY: quickstart test lint typecheck unit e2e bench dev clean
+.PHONY: quickstart test lint typecheck unit e2e bench bench-schedules dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,11 @@ e2e: $(VENV)/.dev-installed
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/dispatch.py --quick
+	$(BIN)/python bench/schedules.py --quick
 	$(BIN)/python bench/imports.py
+
+bench-schedules: $(VENV)/.dev-installed
+	$(BIN)/python bench/schedules.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
