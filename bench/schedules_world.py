@@ -148,16 +148,19 @@ class Ticker:
         self.clients = clients
         self.launch_requests = 0
         self.reports: list[TickReport] = []
-        original = dispatcher.dispatch_items
+        # launching: the runs due now, and those of the horizon, on their time
+        dispatcher.dispatch_items = self._counted(dispatcher.dispatch_items)  # type: ignore[method-assign]
+        dispatcher.on_time = self._counted(dispatcher.on_time)  # type: ignore[method-assign]
 
-        def dispatch_items(*args: Any, **kwargs: Any) -> None:
-            before = clients.total
+    def _counted(self, original: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            before = self.clients.total
             try:
-                original(*args, **kwargs)
+                return original(*args, **kwargs)
             finally:
-                self.launch_requests += clients.total - before
+                self.launch_requests += self.clients.total - before
 
-        dispatcher.dispatch_items = dispatch_items  # type: ignore[method-assign]
+        return counted
 
     def tick(self) -> TickReport:
         report = self.dispatcher.tick(horizon=HORIZON)
@@ -193,7 +196,8 @@ def duplicates(world: World, runs: list[FlowRun]) -> dict[str, int]:
 
 
 class CapturingStore(Store):
-    """A store whose transactions are kept, not sent: ``put_schedule``'s items, to batch-write."""
+    """A store whose transactions are kept, not sent: ``put_schedule``'s cursor items (its
+    ``Put``s), to batch-write; the definitions' updates are dropped (a tick never reads them)."""
 
     def __init__(self, store: Store) -> None:
         super().__init__(store.clients)
@@ -202,7 +206,7 @@ class CapturingStore(Store):
     def _call(self, operation: str, what: str = "", **kwargs: Any) -> Any:
         if operation != "transact_write_items":
             return super()._call(operation, what, **kwargs)
-        self.items += [entry["Put"] for entry in kwargs["TransactItems"]]
+        self.items += [entry["Put"] for entry in kwargs["TransactItems"] if "Put" in entry]
         return {}
 
 

@@ -86,7 +86,14 @@ class Dispatcher:
         self.launching = Launching(store, self.settings, clock)
         self.materializer = Materializer(store, clock)
         self.held = HeldClaims(store, self.launching)
-        self.timeline = Timeline(self.infrastructures, self._dispatch_batch, clock, sleep, timer)
+        # late-bound: whoever sets the dispatcher's clock, sleep or timer sets the timeline's
+        self.timeline = Timeline(
+            self.infrastructures,
+            self._dispatch_batch,
+            lambda: self.clock(),
+            lambda seconds: self.sleep(seconds),
+            lambda: self.timer(),
+        )
 
     # ---------------------------------------------------------------- entry points
     def tick(self, *, horizon: timedelta = timedelta(0), until: float | None = None) -> TickReport:
