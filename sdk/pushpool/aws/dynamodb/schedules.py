@@ -132,46 +132,46 @@ class ScheduleStore(StoreBase):
 
     # ---------------------------------------------------------------- runs made ahead
     def create_runs(self, runs: Sequence[FlowRun]) -> list[FlowRun]:
-        created = []
-        for run in runs:
-            try:
-                self._call(
-                    "put_item",
-                    "Create run",
-                    TableName=self.runs,
-                    Item=to_item(run_item(run)),
-                    ConditionExpression="attribute_not_exists(id)",  # one run per time
-                )
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
-                continue
-            created.append(run)
-        return created
+        return [
+            run
+            for run in runs
+            if self._unless_refused(
+                "put_item",
+                "Create run",
+                TableName=self.runs,
+                Item=to_item(run_item(run)),
+                ConditionExpression="attribute_not_exists(id)",  # one run per time
+            )
+        ]
 
     def delete_waiting_runs(self, run_ids: Iterable[str]) -> list[str]:
-        deleted = []
-        for run_id in run_ids:
-            expr = Expr()
-            # only a run nobody claimed yet: SCHEDULED, holding no slot
-            expr.when(
-                f"{expr.name('state')} = {expr.value('SCHEDULED')} "
-                f"AND {expr.name('slot_held')} = {expr.value(False)}"
+        expr = Expr()
+        # only a run nobody claimed yet: SCHEDULED, holding no slot
+        expr.when(
+            f"{expr.name('state')} = {expr.value('SCHEDULED')} "
+            f"AND {expr.name('slot_held')} = {expr.value(False)}"
+        )
+        return [
+            run_id
+            for run_id in run_ids
+            if self._unless_refused(
+                "delete_item",
+                "Delete scheduled run",
+                TableName=self.runs,
+                Key={"id": {"S": run_id}},
+                **expr.condition_kwargs(),
             )
-            try:
-                self._call(
-                    "delete_item",
-                    "Delete scheduled run",
-                    TableName=self.runs,
-                    Key={"id": {"S": run_id}},
-                    **expr.condition_kwargs(),
-                )
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
-                continue
-            deleted.append(run_id)
-        return deleted
+        ]
+
+    def _unless_refused(self, operation: str, what: str, **kwargs: Any) -> bool:
+        """The call; False when its condition refused it."""
+        try:
+            self._call(operation, what, **kwargs)
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
 
 def _packed(advances: Sequence[Advance]) -> list[list[Advance]]:
