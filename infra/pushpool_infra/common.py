@@ -66,7 +66,7 @@ class PoolNames:
     @property
     def secrets_prefix(self) -> str:
         """Secrets Manager / SSM names the pool's tasks may read: ``<prefix>/<pool>/...``."""
-        return f"{self.prefix}/{self.pool}/"
+        return contracts.secrets_prefix(self.prefix, self.pool)
 
     def tags(self) -> dict[str, str]:
         return {

@@ -63,6 +63,14 @@ class Settings:
     def with_changes(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
+    def runner_environment(self) -> dict[str, str]:
+        """What a flow container is given besides its run: its region (and the emulator's
+        endpoint). No table names: the runner writes nothing to AWS."""
+        env = {"AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}
+        if self.endpoint_url:
+            env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        return env
+
     def environment(self) -> dict[str, str]:
         """Variables that make a child process (runner, CLI) see the same settings."""
         env = {

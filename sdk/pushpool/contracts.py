@@ -120,6 +120,7 @@ class Metric(StrEnum):
     RUNS_LATE = "RunsLate"
     RUNS_MISSED_WINDOW = "RunsMissedWindow"
     RUNS_COLLIDED = "RunsCollided"
+    RUNS_REFUSED = "RunsRefused"
 
 
 # what the pool's dashboard plots: launches per pass, and how runs ended
@@ -127,6 +128,7 @@ DASHBOARD_DISPATCH_METRICS = (
     Metric.RUNS_DISPATCHED,
     Metric.RUNS_LAUNCH_FAILED,
     Metric.RUNS_THROTTLED,
+    Metric.RUNS_REFUSED,  # runs it would not trust: another pool's deployment, locked variables
 )
 DASHBOARD_OUTCOME_METRICS = (Metric.RUNS_COMPLETED, Metric.RUNS_FAILED, Metric.RUNS_CRASHED)
 DASHBOARD_SCHEDULE_METRICS = (
@@ -189,3 +191,22 @@ ENV_PREFIX = "PUSHPOOL_PREFIX"
 ENV_CONTROL_TABLE = "PUSHPOOL_CONTROL_TABLE"
 ENV_RUNS_TABLE = "PUSHPOOL_RUNS_TABLE"
 ENV_POOLS = "PUSHPOOL_POOL"
+
+
+# ---------------------------------------------------------------- the flow container
+# The runner writes nothing to AWS: it gets its run from RunTask's overrides and reports its end
+# by its exit code and one result line on stdout, which the task-events handler reads back.
+ENV_RUN_SPEC = "PUSHPOOL_RUN_SPEC"
+ENV_RUN_ID = "PUSHPOOL_RUN_ID"
+RESULT_MARKER = "pushpool-result: "
+EXIT_COMPLETED = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+# what fits of a run in RunTask's overrides (8,192 characters in all, environment included)
+MAX_RUN_SPEC_CHARS = 6_000
+
+
+def secrets_prefix(prefix: str, pool: str) -> str:
+    """Secrets Manager secret and SSM parameter names a pool's flows may read (``<prefix>/<pool>/``;
+    an SSM parameter adds a leading ``/``). IAM allows a pool's task role these and no others."""
+    return f"{prefix}/{pool}/"

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pushpool import contracts
 from pushpool.aws.clients import Clients
+from pushpool.aws.dynamodb import Store
+from pushpool.aws.ecs import Ecs
+from pushpool.aws.logs import Logs
 from pushpool.core.models import FlowRun
 from pushpool.core.records import Launched
+from pushpool.core.runspec import RunSpec
 from pushpool.core.timeutil import now
 from pushpool.dev.bootstrap import LOCAL_CLUSTER
+from pushpool.dev.events import task_state_change_event
+from pushpool.dispatch import handle_task_event
+from pushpool.runtime import runner
 
 REGION = "us-east-1"
 PREFIX = "pp-func"  # not the default prefix: nothing else in the process uses these tables
@@ -210,3 +221,41 @@ def launched(run: FlowRun, task_arn: str, cluster: str) -> Launched:
         log_stream=None,
         message=f"Launched {task_arn}",
     )
+
+
+# ---------------------------------------------------------------- a flow task, played in-process
+def play_task(clients: Clients, store: Store, run_id: str) -> int:
+    """What Fargate and awslogs do with a launched run's task, in this process: the container is
+    given the environment of its task's overrides (as DescribeTasks shows them), the runner runs
+    with it, its stdout goes to the task's log stream, and the task's RUNNING and STOPPED events
+    go to the task-events handler. Returns the container's exit code."""
+    run = store.get_run(run_id)
+    assert run.task_arn and run.cluster and run.log_group and run.log_stream
+    task = Ecs(clients).describe_tasks(run.cluster, [run.task_arn])[0]
+    env = {e["name"]: e["value"] for e in task["overrides"]["containerOverrides"][0]["environment"]}
+    logs = Logs(clients)
+
+    def event(status: str, version: int, exit_code: int | None = None) -> dict[str, Any]:
+        return task_state_change_event(
+            task,
+            last_status=status,
+            desired_status=status,
+            version=version,
+            region=REGION,
+            exit_code=exit_code,
+            stop_code="EssentialContainerExited" if status == "STOPPED" else None,
+            container="flow",
+        )
+
+    handle_task_event(store, event("RUNNING", 2), logs)
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = runner.execute(RunSpec.from_text(env[contracts.ENV_RUN_SPEC]))
+    logs.ensure_stream(run.log_group, run.log_stream)
+    logs.write(
+        run.log_group,
+        run.log_stream,
+        [(time.time(), line) for line in output.getvalue().splitlines()],
+    )
+    handle_task_event(store, event("STOPPED", 3, code), logs)
+    return code

@@ -273,7 +273,7 @@ def test_a_task_that_never_starts_is_stopped_and_crashed_at_the_deadline(
     assert store.get_pool(POOL).active_runs == 0
 
 
-def test_a_running_task_event_lifts_the_start_deadline(
+def test_a_running_task_event_starts_the_run_and_lifts_the_start_deadline(
     store: Store,
     dispatcher: Dispatcher,
     clock: Clock,
@@ -288,7 +288,7 @@ def test_a_running_task_event_lifts_the_start_deadline(
     )
     clock.advance(seconds=store.settings.start_deadline_seconds + 60)
     assert dispatcher.tick().crashed == []
-    assert store.get_run(run.id).state is StateType.PENDING
+    assert store.get_run(run.id).state is StateType.RUNNING
 
 
 def test_spot_interruption_is_retried_on_fargate_as_a_new_attempt(

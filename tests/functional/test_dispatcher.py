@@ -16,6 +16,7 @@ from pushpool.aws.dynamodb import Store
 from pushpool.aws.ecs import Ecs, LaunchedTask
 from pushpool.core.models import Deployment, FlowRun
 from pushpool.core.outcomes import ClaimOutcome
+from pushpool.core.runspec import RunSpec
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import now
 from pushpool.core.updates import PoolUpdate, QueueUpdate
@@ -98,7 +99,14 @@ def test_each_due_run_gets_one_task_named_after_it(
             e["name"]: e["value"] for e in task["overrides"]["containerOverrides"][0]["environment"]
         }
         assert env["PUSHPOOL_RUN_ID"] == run.id
-        assert env["PUSHPOOL_RUNS_TABLE"] == store.runs
+        spec = RunSpec.from_text(env["PUSHPOOL_RUN_SPEC"])
+        assert (spec.run_id, spec.deployment, spec.entrypoint) == (
+            run.id,
+            FULL_NAME,
+            store.get_deployment(FULL_NAME).entrypoint,
+        )
+        # the runner writes nothing: it is told no table
+        assert not {"PUSHPOOL_RUNS_TABLE", "PUSHPOOL_CONTROL_TABLE"} & set(env)
         stored = store.get_run(run.id)
         assert stored.state is StateType.PENDING
         assert stored.task_arn == task["taskArn"]

@@ -266,7 +266,7 @@ def test_the_task_events_handler_crashes_a_run_whose_task_stopped(
     assert emitted_metrics(capsys.readouterr().out)["RunsCrashed"] == 1
 
 
-def test_the_task_events_handler_records_a_running_task(
+def test_the_task_events_handler_starts_the_run_of_a_running_task(
     lambda_environment: None,
     store: Store,
     launch: Callable[..., tuple[FlowRun, dict[str, Any]]],
@@ -277,8 +277,9 @@ def test_the_task_events_handler_records_a_running_task(
 
     result = task_events_handler.handler(event, LambdaContext("pushpool-task-events"))
 
-    assert result == {"outcome": "recorded", "status": "RUNNING"}
-    assert store.get_run(run.id).task_event_version == 3
+    assert result == {"outcome": "marked RUNNING"}
+    started = store.get_run(run.id)
+    assert (started.state, started.task_event_version) == (StateType.RUNNING, 3)
 
 
 def test_the_task_events_handler_ignores_tasks_it_did_not_start(

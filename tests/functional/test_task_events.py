@@ -120,17 +120,18 @@ def test_an_older_event_arriving_late_never_moves_a_run_back(
     assert store.get_run(run.id).task_event_version == 5
 
 
-def test_a_running_event_is_recorded_without_changing_state_and_lifts_the_start_deadline(
+def test_a_running_event_starts_the_run_and_lifts_the_start_deadline(
     store: Store, launch: Launch, running: Callable[..., dict[str, Any]]
 ) -> None:
     run, task = launch()
     assert run.id in {i.id for i in store.due_runs(POOL, now() + timedelta(hours=1))}
 
-    assert handle_task_event(store, running(task)) is EventOutcome.RECORDED
+    assert handle_task_event(store, running(task)) is EventOutcome.STARTED
 
     recorded = store.get_run(run.id)
-    assert recorded.state is StateType.PENDING  # the runner reports RUNNING itself
+    assert recorded.state is StateType.RUNNING  # the runner reports nothing itself
     assert recorded.task_event_version == 3
+    assert handle_task_event(store, running(task)) is EventOutcome.STALE
     assert store.due_runs(POOL, now() + timedelta(hours=1)) == []
 
 

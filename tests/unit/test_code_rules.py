@@ -57,7 +57,8 @@ NOT_IN_LAMBDA = (
     "pushpool.dev",
     "pushpool.provision",
 )
-NOT_IN_RUNNER = ("typer", "rich", "pulumi", "moto", "pushpool.cli")
+# the runner writes nothing to AWS (its task role has no table permission): no DynamoDB store
+NOT_IN_RUNNER = ("typer", "rich", "pulumi", "moto", "pushpool.cli", "pushpool.aws.dynamodb")
 
 
 def rel(path: Path) -> str:
@@ -348,5 +349,5 @@ def test_lambda_runtime_is_lean(check: Check, interpreters: dict[Check, Future[I
 
 @pytest.mark.parametrize("check", [RUNNER_CHECK], ids=[RUNNER_CHECK.module])
 def test_runner_is_lean(check: Check, interpreters: dict[Check, Future[Imports]]) -> None:
-    """The container runner loads neither the CLI, the console, Pulumi nor moto."""
+    """The container runner loads neither the CLI, the console, Pulumi, moto nor the store."""
     assert_lean(check, interpreters)

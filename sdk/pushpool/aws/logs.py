@@ -53,6 +53,20 @@ class Logs(Adapter):
                 return lines, next_token or token
             token = next_token
 
+    def tail(self, group: str, stream: str, limit: int) -> list[str]:
+        """The last ``limit`` messages of a stream, oldest first (none when it does not exist)."""
+        try:
+            page = self._call(
+                "get_log_events",
+                logGroupName=group,
+                logStreamName=stream,
+                startFromHead=False,
+                limit=limit,
+            )
+        except ClientError:
+            return []
+        return [str(e["message"]) for e in page.get("events", [])]
+
     def ensure_stream(self, group: str, stream: str) -> None:
         with contextlib.suppress(ClientError):  # exists already
             self._call("create_log_group", logGroupName=group)

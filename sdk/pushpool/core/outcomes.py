@@ -33,6 +33,9 @@ class RunOutcome(StrEnum):
     DEPLOYMENT_BLOCKED = "deployment_blocked"  # waits for a slot of its deployment (ENQUEUE)
     SCHEDULE_BLOCKED = "schedule_blocked"  # waits for its schedule's previous run (buffer_one)
     COLLIDED = "collided"  # cancelled by its collision or overlap policy (CANCEL_NEW, skip)
+    REFUSED = (
+        "refused"  # not trusted (another pool's deployment, variables the pool forbids): FAILED
+    )
 
     @classmethod
     def of_claim(cls, claim: ClaimOutcome) -> RunOutcome:
@@ -56,6 +59,9 @@ class EventOutcome(StrEnum):
     NEWER_APPLIED = "ignored: newer event applied"
     MOVED_ON = "ignored: run moved on"
     RECORDED = "recorded"  # facts stored (exit code, task), the state left as it is
+    STARTED = "marked RUNNING"
+    COMPLETED = "marked COMPLETED"
+    FAILED = "marked FAILED"
     CANCELLED = "marked CANCELLED"
     CRASHED = "marked CRASHED"
     RETRIED = "retried"  # crashed by the infrastructure and scheduled again as a new attempt
@@ -67,5 +73,8 @@ class EventAction(StrEnum):
     IGNORE_OTHER_ATTEMPT = "ignore_other_attempt"
     IGNORE_STALE = "ignore_stale"
     RECORD = "record"  # store what the event says; no state change
+    START = "start"  # the task runs: PENDING -> RUNNING
+    COMPLETE = "complete"  # the runner exited 0
+    FAIL = "fail"  # the runner exited saying the flow failed (or could not be loaded)
     CANCEL = "cancel"  # the run was CANCELLING and its task stopped
     CRASH = "crash"  # the task stopped while the run was not final

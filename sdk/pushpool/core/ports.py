@@ -93,9 +93,7 @@ class RunStore(Protocol):
     def record_launches(
         self, launches: Sequence[Launched], *, at: datetime, deadline: datetime
     ) -> list[FlowRun] | None: ...
-    def record_task_event(
-        self, run: FlowRun, version: int, facts: dict[str, Any], *, started: bool = False
-    ) -> FlowRun: ...
+    def record_task_event(self, run: FlowRun, version: int, facts: dict[str, Any]) -> FlowRun: ...
     def transition(
         self,
         run: FlowRun,
@@ -124,6 +122,12 @@ class ScheduleStore(Protocol):
 
 class Store(ControlStore, RunStore, ScheduleStore, Protocol):
     """Everything pushpool keeps."""
+
+
+class RunLogs(Protocol):
+    """A run's log stream, read back: where the runner's result line is."""
+
+    def tail(self, group: str, stream: str, limit: int) -> list[str]: ...
 
 
 class Infrastructure(Protocol):

@@ -51,6 +51,7 @@ DUE_PROJECTED = [
     "scheduled_at",
     "created_at",
     "job_variables",
+    "parameters",  # the runner is given its run in its task's overrides
     "lease_until",
     "throttled",
     "task_arn",

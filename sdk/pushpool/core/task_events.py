@@ -84,19 +84,32 @@ def _run_id(detail: dict[str, Any]) -> str | None:
     return None
 
 
+# exit codes with which the runner says the flow ended (anything else: the task crashed)
+_ENDED = {
+    contracts.EXIT_COMPLETED: EventAction.COMPLETE,
+    contracts.EXIT_FAILED: EventAction.FAIL,
+    contracts.EXIT_USAGE: EventAction.FAIL,
+}
+
+
 def interpret(task: TaskEvent, run: FlowRun) -> EventAction:
-    """What this event means for the run as stored."""
+    """What this event means for the run as stored. The runner writes nothing: its task's events
+    move the run (RUNNING when the task runs, the end from the container's exit code)."""
     if task.task_arn in run.retired_task_arns or (run.task_arn and run.task_arn != task.task_arn):
         return EventAction.IGNORE_OTHER_ATTEMPT
     if run.task_event_version is not None and task.version <= run.task_event_version:
         return EventAction.IGNORE_STALE
-    if not task.stopped or run.is_final:
-        return EventAction.RECORD  # the runner reports its own states; keep the facts
+    if run.is_final:
+        return EventAction.RECORD
+    if not task.stopped:
+        return EventAction.START if reached_running(task, run) else EventAction.RECORD
     if run.state is StateType.CANCELLING:
         return EventAction.CANCEL
-    return EventAction.CRASH  # stopped while not final: the runner never reported its end
+    if task.exit_code is not None and task.exit_code in _ENDED:
+        return _ENDED[task.exit_code]
+    return EventAction.CRASH  # stopped without the runner saying how the flow ended
 
 
 def reached_running(task: TaskEvent, run: FlowRun) -> bool:
-    """The task is RUNNING while its run still waits for it: its start deadline is met."""
-    return task.last_status == "RUNNING" and run.state is StateType.PENDING
+    """The task is RUNNING while its run still waits for it: the flow starts."""
+    return task.last_status == "RUNNING" and run.state in (StateType.PENDING, StateType.SCHEDULED)

@@ -120,16 +120,11 @@ class RunStore(StoreBase):
                 runs.append(DueRun.from_projection(item))
         return Due(runs, schedules)
 
-    def record_task_event(
-        self, run: FlowRun, version: int, fields: dict[str, Any], *, started: bool = False
-    ) -> FlowRun:
-        """Store facts from an ECS task event without changing state, if the event is newer.
-        ``started``: the task reached RUNNING, so its start deadline no longer applies."""
+    def record_task_event(self, run: FlowRun, version: int, fields: dict[str, Any]) -> FlowRun:
+        """Store facts from an ECS task event without changing state, if the event is newer."""
         expr = Expr()
         for key, value in {**fields, "task_event_version": version}.items():
             expr.set(key, to_plain(value))
-        if started:
-            expr.remove("due_pool", "due_at")
         # events arrive out of order: an older version never overwrites a newer one
         expr.when(_guard_condition(expr, NewerTaskEvent(version)))
         item = self._update(self.runs, {"id": {"S": run.id}}, expr, "Record task event")

@@ -12,12 +12,14 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+from pushpool import contracts
 from pushpool.config import Settings
 from pushpool.core import templates
 from pushpool.core.models import Deployment, FlowRun, WorkPool
 from pushpool.core.pacing import RateLimiter
 from pushpool.core.ports import ControlStore
 from pushpool.core.records import Launched
+from pushpool.core.runspec import RunSpec
 from pushpool.errors import LaunchConfigurationError
 from pushpool.pooltypes.ecs.launch import LaunchRequest, build_launch
 from pushpool.pooltypes.ecs.template import POOL_TYPE
@@ -83,9 +85,9 @@ class EcsInfrastructure:
         )
         context = templates.run_context(pool.name, run, deployment.name)
         config = templates.render_job_configuration(pool.base_job_template, variables, context)
-        request = build_launch(
-            config, run, region=self.settings.region, runner_env=self.settings.environment()
-        )
+        spec = RunSpec.of(run, deployment)
+        runner_env = {**self.settings.runner_environment(), contracts.ENV_RUN_SPEC: spec.to_text()}
+        request = build_launch(config, run, region=self.settings.region, runner_env=runner_env)
         if request.needs_network:
             network = self.default_network()
             vpc = request.run_task["networkConfiguration"]["awsvpcConfiguration"]

@@ -19,6 +19,7 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from pushpool.aws.clients import Clients, default_clients
 from pushpool.aws.dynamodb import Store
+from pushpool.aws.logs import Logs
 from pushpool.contracts import METRICS_NAMESPACE
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -74,6 +75,10 @@ def clients() -> Clients:
 
 def store() -> Store:
     return Store(clients())
+
+
+def logs() -> Logs:
+    return Logs(clients())
 
 
 def served_pools() -> list[str] | None:

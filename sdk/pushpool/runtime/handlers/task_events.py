@@ -16,17 +16,15 @@ metrics = common.make_metrics(TASK_EVENTS_SERVICE)
 OUTCOME_METRICS = {
     EventOutcome.CRASHED: Metric.RUNS_CRASHED,
     EventOutcome.CANCELLED: Metric.RUNS_CANCELLED,
+    EventOutcome.COMPLETED: Metric.RUNS_COMPLETED,
+    EventOutcome.FAILED: Metric.RUNS_FAILED,
 }
 
 
 def outcome_metric(task: TaskEvent, outcome: EventOutcome) -> Metric | None:
-    """The metric one applied event counts for: a crash or cancel, or the end of a run whose
-    container exited (0: completed, else failed) as the runner had recorded."""
-    if outcome in OUTCOME_METRICS:
-        return OUTCOME_METRICS[outcome]
-    if outcome is EventOutcome.RECORDED and task.stopped and task.exit_code is not None:
-        return Metric.RUNS_COMPLETED if task.exit_code == 0 else Metric.RUNS_FAILED
-    return None
+    """The metric one applied event counts for: how a run ended (completed, failed, crashed,
+    cancelled), as this event ended it."""
+    return OUTCOME_METRICS.get(outcome)
 
 
 @common.log_metrics(metrics)
@@ -34,7 +32,7 @@ def outcome_metric(task: TaskEvent, outcome: EventOutcome) -> Metric | None:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     task = TaskEvent.from_event(event)
     logger.append_keys(run_id=task.run_id, task_arn=task.task_arn, version=task.version)
-    outcome = handle_task_event(common.store(), event)
+    outcome = handle_task_event(common.store(), event, common.logs())
     metric = outcome_metric(task, outcome)
     if metric is not None:
         common.add_metric(metrics, metric, 1)
