@@ -18,6 +18,7 @@ from pushpool.aws.dynamodb import Store
 from pushpool.aws.ecs import Ecs
 from pushpool.aws.streams import new_scheduled_runs
 from pushpool.core.models import FlowRun
+from pushpool.core.outcomes import RunOutcome
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import now
 from pushpool.core.updates import PoolUpdate
@@ -201,7 +202,8 @@ def test_a_template_that_cannot_become_a_task_fails_the_run_with_the_reason_and_
     template["variables"]["properties"]["memory"] = {"type": "string", "default": "2GB"}
     store.update_pool(POOL, PoolUpdate(base_job_template=template))  # behind the checks' back
 
-    assert dispatcher.tick().failed == [run.id]
+    # checked again before the claim: refused, FAILED with the reason
+    assert dispatcher.tick().ids(RunOutcome.REFUSED) == [run.id]
     failed = store.get_run(run.id)
     assert failed.state is StateType.FAILED
     assert "'memory' is '2GB'" in failed.state_message

@@ -15,7 +15,7 @@ from pushpool.aws.clients import Clients
 from pushpool.aws.dynamodb import Store
 from pushpool.aws.ecs import Ecs, LaunchedTask
 from pushpool.core.models import Deployment, FlowRun
-from pushpool.core.outcomes import ClaimOutcome
+from pushpool.core.outcomes import ClaimOutcome, RunOutcome
 from pushpool.core.runspec import RunSpec
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import now
@@ -342,7 +342,7 @@ def test_higher_priority_queues_launch_first(
 
 
 # ---------------------------------------------------------------- failures at launch
-def test_a_run_whose_job_variables_became_invalid_fails_plainly(
+def test_a_run_whose_job_variables_became_invalid_is_refused_plainly(
     store: Store,
     clients: Clients,
     dispatcher: Dispatcher,
@@ -359,7 +359,7 @@ def test_a_run_whose_job_variables_became_invalid_fails_plainly(
 
     report = dispatcher.tick()
 
-    assert report.failed == [run.id]
+    assert report.ids(RunOutcome.REFUSED) == [run.id]
     failed = store.get_run(run.id)
     assert failed.state is StateType.FAILED
     assert "Unknown job variable 'ephemeral_storage'" in failed.state_message

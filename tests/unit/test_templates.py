@@ -329,8 +329,10 @@ def test_a_template_may_use_the_runs_context() -> None:
         ({"job_configuration": {}, "variables": {"type": "nonsense"}}, "not a valid JSON schema"),
         ({"job_configuration": [], "variables": {}}, "must be JSON objects"),
         ({"job_configuration": {}}, "must be JSON objects"),
-        ({"job_configuration": {}, "variables": {}, "extra": 1}, "exactly"),
-        ([], "exactly"),
+        ({"job_configuration": {}, "variables": {}, "extra": 1}, "optionally 'locked_variables'"),
+        ([], "optionally 'locked_variables'"),
+        ({"job_configuration": {}, "variables": {}, "locked_variables": "x"}, "list of variable"),
+        ({"job_configuration": {}, "variables": {}, "locked_variables": ["nope"]}, "'nope'"),
     ],
 )
 def test_malformed_templates_are_rejected(template: Any, match: str) -> None:

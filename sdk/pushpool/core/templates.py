@@ -20,6 +20,9 @@ from pushpool.errors import JobVariablesError, TemplateError
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
 MERGED_BY_KEY = ("env", "labels", "secrets")
+# a template's optional list of variables that only the pool sets: deployments and runs may not
+LOCKED_KEY = "locked_variables"
+TEMPLATE_KEYS = {"job_configuration", "variables", LOCKED_KEY}
 
 
 def variable(
@@ -48,10 +51,10 @@ def string_map_variable(title: str, description: str) -> dict[str, Any]:
 
 def check_template(template: Mapping[str, Any]) -> None:
     """Raise TemplateError unless the template has both parts, a valid schema, and known slots."""
-    if not isinstance(template, Mapping) or set(template) - {"job_configuration", "variables"}:
+    if not isinstance(template, Mapping) or set(template) - TEMPLATE_KEYS:
         raise TemplateError(
-            "A base job template is an object with exactly 'job_configuration' and 'variables'. "
-            "Start from `pushpool pool get-default-base-job-template`."
+            "A base job template is an object with 'job_configuration' and 'variables' (and "
+            f"optionally {LOCKED_KEY!r}). Start from `pushpool pool get-default-base-job-template`."
         )
     config = template.get("job_configuration")
     variables = template.get("variables")
@@ -64,12 +67,41 @@ def check_template(template: Mapping[str, Any]) -> None:
     except jsonschema.SchemaError as exc:
         raise TemplateError(f"'variables' is not a valid JSON schema: {exc.message}") from exc
     known = set(variables.get("properties", {}))
+    _check_locked_names(template.get(LOCKED_KEY, []), known)
     unknown = sorted(placeholders(config) - known - set(CONTEXT_NAMES))
     if unknown:
         raise TemplateError(
             f"job_configuration uses {', '.join(repr(u) for u in unknown)}, which 'variables' does "
             "not define. Add them to variables.properties or remove the placeholders."
         )
+
+
+def _check_locked_names(locked: Any, known: set[str]) -> None:
+    if not isinstance(locked, list) or not all(isinstance(n, str) for n in locked):
+        raise TemplateError(f"{LOCKED_KEY!r} must be a list of variable names.")
+    unknown = sorted(set(locked) - known)
+    if unknown:
+        raise TemplateError(
+            f"{LOCKED_KEY!r} names {', '.join(repr(u) for u in unknown)}, which 'variables' does "
+            "not define. Lock only variables of the template."
+        )
+
+
+def locked_variables(template: Mapping[str, Any]) -> list[str]:
+    """The variables only the pool sets (its template's defaults); deployments and runs may not."""
+    return list(template.get(LOCKED_KEY) or [])
+
+
+def check_locked(template: Mapping[str, Any], pool: str, *layers: Mapping[str, Any] | None) -> None:
+    """Refuse a deployment's or run's job variables that set a variable the pool locked."""
+    locked = set(locked_variables(template))
+    for layer in layers:
+        for name in sorted(locked & set(layer or {})):
+            raise JobVariablesError(
+                f"Job variable {name!r} is locked by work pool {pool!r}: only the pool's base job "
+                f"template sets it. Remove {name!r} from the job variables, or ask the pool's "
+                "owner to change the pool's template."
+            )
 
 
 def placeholders(value: Any) -> set[str]:

@@ -44,6 +44,7 @@ from pushpool.dispatch.launching import Launching
 from pushpool.dispatch.report import TickReport
 from pushpool.dispatch.schedules import Materializer
 from pushpool.dispatch.timeline import Later, Timeline
+from pushpool.dispatch.trust import Trust
 
 log = logging.getLogger("pushpool.dispatch")
 
@@ -274,6 +275,7 @@ class Dispatcher:
         claim in batches (one claim transaction each), as many as the pool showed room for and
         spread over the workers."""
         room = Room(pool)
+        trust = Trust(pool)
         units: list[list[DueRun]] = []
         claims: list[DueRun] = []
         # a record may come twice in one stream batch; a transaction may hold an item only once
@@ -282,6 +284,10 @@ class Dispatcher:
             if item.kind is DueKind.SKIP or item.id in seen:
                 continue
             seen.add(item.id)
+            refusal = trust.problem(item, deployments.get(item.deployment))
+            if refusal is not None and item.kind is not DueKind.DEADLINE:
+                report.add(self.launching.refuse(item.run, refusal), item.id)
+                continue
             if item.kind is not DueKind.CLAIM:
                 units.append([item])
                 continue
@@ -349,5 +355,6 @@ _REPORTED = frozenset(
         RunOutcome.START_TIMED_OUT,
         RunOutcome.MISSED_WINDOW,
         RunOutcome.COLLIDED,
+        RunOutcome.REFUSED,
     }
 )

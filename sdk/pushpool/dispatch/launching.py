@@ -254,6 +254,13 @@ class Launching:
             return RunOutcome.TAKEN
         return RunOutcome.MISSED_WINDOW
 
+    def refuse(self, run: FlowRun, reason: str) -> RunOutcome:
+        """A run the dispatcher will not trust (``dispatch.trust``): FAILED with the reason,
+        before any claim, so no slot or counter was touched; nothing is launched."""
+        log.warning("run refused: %s", reason, extra={"run_id": run.id, "pool": run.pool})
+        outcome = self.fail(run, reason)
+        return RunOutcome.REFUSED if outcome is RunOutcome.FAILED else outcome
+
     def fail(self, run: FlowRun, message: str) -> RunOutcome:
         try:
             self.store.transition(run, StateType.FAILED, message=message, at=self.clock())

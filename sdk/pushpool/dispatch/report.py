@@ -20,6 +20,7 @@ OUTCOME_METRICS: dict[RunOutcome, Metric] = {
     RunOutcome.START_TIMED_OUT: Metric.RUNS_START_TIMED_OUT,
     RunOutcome.MISSED_WINDOW: Metric.RUNS_MISSED_WINDOW,
     RunOutcome.COLLIDED: Metric.RUNS_COLLIDED,
+    RunOutcome.REFUSED: Metric.RUNS_REFUSED,
 }
 ALWAYS_EMITTED = (RunOutcome.LAUNCHED, RunOutcome.FAILED, RunOutcome.THROTTLED)
 # the summary's names for the outcomes it counts
@@ -32,9 +33,15 @@ SUMMARY_NAMES: dict[RunOutcome, str] = {
     RunOutcome.RETRY_AFTER_LEASE: "retry_after_lease",
     RunOutcome.MISSED_WINDOW: "missed_window",
     RunOutcome.COLLIDED: "collided",
+    RunOutcome.REFUSED: "refused",
 }
 # counted in the summary only when something happened (its shape stays small otherwise)
-ONLY_WHEN_SOME = (RunOutcome.RETRY_AFTER_LEASE, RunOutcome.MISSED_WINDOW, RunOutcome.COLLIDED)
+ONLY_WHEN_SOME = (
+    RunOutcome.RETRY_AFTER_LEASE,
+    RunOutcome.MISSED_WINDOW,
+    RunOutcome.COLLIDED,
+    RunOutcome.REFUSED,
+)
 
 
 @dataclass

@@ -47,8 +47,10 @@ def default_base_job_template(name: str = DEFAULT_POOL_TYPE) -> dict[str, Any]:
 
 
 def check_job(pool: WorkPool, *layers: dict[str, Any] | None) -> dict[str, Any]:
-    """Validate job variables against the pool's schema, then the rendered configuration against
-    what its type's infrastructure accepts. Returns the merged variables."""
+    """Refuse variables the pool locked, validate job variables against the pool's schema, then
+    the rendered configuration against what its type's infrastructure accepts. Returns the
+    merged variables."""
+    templates.check_locked(pool.base_job_template, pool.name, *layers)
     merged = templates.validate_job_variables(pool.base_job_template, *layers)
     context = templates.run_context(pool.name, None, "deployment")
     config = templates.render_job_configuration(pool.base_job_template, merged, context)

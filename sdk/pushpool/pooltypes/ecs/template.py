@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pushpool.core.templates import string_map_variable, variable
+from pushpool.core.templates import LOCKED_KEY, string_map_variable, variable
 
 POOL_TYPE = "ecs:push"
 FARGATE_CPU = [256, 512, 1024, 2048, 4096, 8192, 16384]
@@ -165,6 +165,13 @@ JOB_CONFIGURATION: dict[str, Any] = {
 }
 
 
+# what deployments and runs may not set: the roles decide what a flow's code and ECS may call, so
+# only the pool (its platform team) chooses them
+LOCKED = ["task_role_arn", "execution_role_arn"]
+
+
 def default_base_job_template() -> dict[str, Any]:
     """A fresh copy of the default ``ecs:push`` template."""
-    return copy.deepcopy({"job_configuration": JOB_CONFIGURATION, "variables": VARIABLES})
+    return copy.deepcopy(
+        {"job_configuration": JOB_CONFIGURATION, "variables": VARIABLES, LOCKED_KEY: LOCKED}
+    )
