@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +115,18 @@ def test_docker_mode_passes_the_environment_in_a_private_file_removed_afterwards
     assert (tmp_path / "mode").read_text().strip() == "600"
     assert not env_file.exists()
     assert [e["detail"]["lastStatus"] for e in events] == ["RUNNING", "STOPPED"]
+
+
+def test_a_task_gets_no_git_token_from_the_emulator_and_the_local_roots_it_needs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("PUSHPOOL_GIT_TOKEN", "GITHUB_TOKEN", "GITLAB_TOKEN"):
+        monkeypatch.setenv(name, "s3cr3t-value")
+    monkeypatch.delenv("PUSHPOOL_ALLOWED_FILE_ROOTS", raising=False)
+
+    env = fargate._task_environment({"environment": [{"name": "A", "value": "1"}]}, {})
+
+    assert "s3cr3t-value" not in env.values()
+    assert tempfile.gettempdir() in env["PUSHPOOL_ALLOWED_FILE_ROOTS"].split(os.pathsep)
+    monkeypatch.setenv("PUSHPOOL_ALLOWED_FILE_ROOTS", "/srv/flows")
+    assert fargate._task_environment({}, {})["PUSHPOOL_ALLOWED_FILE_ROOTS"] == "/srv/flows"

@@ -1,10 +1,15 @@
 """The rules of code sources, without I/O: what of a URL may be stored or printed, which transports
-git may use, what a credentials reference may be, what a secret's content becomes."""
+git may use, what a credentials reference may be, what a secret's content becomes, what git's
+environment holds, and which entrypoint paths stay inside a checkout."""
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
+
 import pytest
 
+from pushpool.config import allowed_file_roots
 from pushpool.core.credentials import (
     Reference,
     Service,
@@ -16,7 +21,9 @@ from pushpool.core.credentials import (
 from pushpool.core.sources import GitSource
 from pushpool.core.urls import Transport, carries_credentials, strip_credentials, transport_of
 from pushpool.core.validation import validated
-from pushpool.errors import SourceError, ValidationError
+from pushpool.errors import EntrypointError, SourceError, ValidationError
+from pushpool.flows.entrypoints import check_relative
+from pushpool.flows.sources.git import git_environment
 
 SECRET = "s3cr3t-value"
 
@@ -176,6 +183,32 @@ def test_a_secret_without_a_token_is_refused_without_its_content(text: str, reas
     assert SECRET not in str(raised.value)
 
 
+# ---------------------------------------------------------------- git's environment
+def test_the_token_reaches_git_as_a_header_for_the_origin_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GIT_TRACE", "1")
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    env = git_environment("https://github.com/me/r.git", Token(SECRET), allow_file=False)
+
+    assert env["GIT_CONFIG_KEY_0"] == "http.https://github.com/.extraHeader"
+    basic = base64.b64encode(f"x-access-token:{SECRET}".encode()).decode()
+    assert env["GIT_CONFIG_VALUE_0"] == f"Authorization: Basic {basic}"
+    assert (env["GIT_CONFIG_KEY_1"], env["GIT_CONFIG_VALUE_1"]) == ("credential.helper", "")
+    assert env["GIT_CONFIG_COUNT"] == "2" and "GIT_TRACE" not in env
+    assert env["GIT_ALLOW_PROTOCOL"] == "https:http:ssh"
+    assert env["GIT_TERMINAL_PROMPT"] == "0"
+    assert git_environment("/srv", None, allow_file=True)["GIT_ALLOW_PROTOCOL"].endswith(":file")
+    assert "GIT_CONFIG_COUNT" not in git_environment("/srv", None, allow_file=True)
+
+
+def test_allowed_file_roots_are_absolute_paths_and_none_by_default() -> None:
+    assert allowed_file_roots({}) == ()
+    assert allowed_file_roots({"PUSHPOOL_ALLOWED_FILE_ROOTS": "relative:/srv/flows:"}) == (
+        Path("/srv/flows").resolve(),
+    )
+
+
 # ---------------------------------------------------------------- refs, commits, entrypoints
 @pytest.mark.parametrize("ref", ["--upload-pack=x", "-b", "a..b", "a b", "x:y", "a~1", "end/"])
 def test_a_ref_git_could_read_as_an_option_or_a_range_is_refused(ref: str) -> None:
@@ -192,6 +225,22 @@ def test_a_commit_is_a_hex_id() -> None:
     with pytest.raises(ValueError, match="hexadecimal"):
         GitSource(url="https://h.com/r.git", commit="--detach")
     assert GitSource(url="https://h.com/r.git", commit="a" * 40).commit == "a" * 40
+
+
+@pytest.mark.parametrize(
+    ("relative", "reason"),
+    [
+        ("/etc/passwd", "absolute"),
+        ("C:\\flows\\x.py", "absolute"),
+        ("../x.py", "climbs out"),
+        ("flows/../../x.py", "climbs out"),
+        ("flows\\..\\..\\x.py", "climbs out"),
+    ],
+)
+def test_entrypoint_paths_are_relative_and_stay_inside(relative: str, reason: str) -> None:
+    with pytest.raises(EntrypointError, match=reason):
+        check_relative(f"{relative}:f", relative)
+    check_relative("flows/x.py:f", "flows/x.py")
 
 
 def test_a_reference_is_what_it_names() -> None:

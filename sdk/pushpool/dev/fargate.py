@@ -3,8 +3,10 @@ command run as a local subprocess (or `docker run` where a Docker engine answers
 written to the task's CloudWatch Logs stream, and its end reported as a real-shaped ECS
 "Task State Change" event to the task-events handler. StopTask (cancel, deadline) sends SIGTERM.
 
-In docker mode a task's environment goes to the container in a private env file
-(``pushpool.dev.docker``), never on the command line.
+A task sees what a Fargate container would: its definition's and overrides' environment, the
+emulator's endpoint and credentials (the task role's part), and the folders its runner may clone
+local repositories from (``PUSHPOOL_ALLOWED_FILE_ROOTS``, :func:`emulator_file_roots`). No git
+token is passed through: private repositories' tokens come from the emulator's Secrets Manager.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +27,7 @@ from typing import Any
 from pushpool.aws.clients import Clients
 from pushpool.aws.ecs import Ecs
 from pushpool.aws.logs import Logs
+from pushpool.config import ALLOWED_FILE_ROOTS
 from pushpool.dev.docker import docker_available, docker_command, write_env_file
 from pushpool.dev.events import task_state_change_event
 
@@ -41,7 +45,6 @@ _INHERITED = (
     "SSL_CERT_FILE",
     "REQUESTS_CA_BUNDLE",
     "AWS_CA_BUNDLE",
-    "PUSHPOOL_GIT_TOKEN",
 )
 # where the emulator is and how to sign in to it: what Fargate's task role would provide
 _EMULATOR_VARIABLES = (
@@ -310,8 +313,20 @@ def _task_environment(container: dict[str, Any], overrides: dict[str, Any]) -> d
     for key in _EMULATOR_VARIABLES:
         if key in os.environ:
             env.setdefault(key, os.environ[key])
+    env.setdefault(ALLOWED_FILE_ROOTS, emulator_file_roots())
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
+
+
+def emulator_file_roots() -> str:
+    """Where the emulator's runners may clone local repositories from: the emulator's own
+    ``PUSHPOOL_ALLOWED_FILE_ROOTS`` when set, else your home, the temporary folder (quickstart,
+    tests) and the folder the emulator started in. A container on AWS has none."""
+    own = os.environ.get(ALLOWED_FILE_ROOTS)
+    if own:
+        return own
+    roots = dict.fromkeys([str(Path.home()), tempfile.gettempdir(), os.getcwd()])
+    return os.pathsep.join(roots)
 
 
 def _docker_client_environment() -> dict[str, str]:
