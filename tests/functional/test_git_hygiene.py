@@ -54,9 +54,9 @@ def test_an_option_given_as_the_url_never_reaches_git(
     marker = tmp_path / "ran"
     source = option.format(marker=marker)
 
-    with pytest.raises(SourceError, match="option") as raised:
+    with pytest.raises(SourceError, match="would reach git as an option") as raised:
         flow.from_source(source, "hello.py:my_flow")
-    with pytest.raises(SourceError):
+    with pytest.raises(SourceError, match="would reach git as an option"):
         fetch(source, into=tmp_path / "code", commit="0" * 40)
 
     assert not marker.exists()
