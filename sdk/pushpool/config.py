@@ -1,6 +1,7 @@
 """Settings, resolved by one rule: explicit argument > ``PUSHPOOL_*`` environment variable > default.
 
-Every pushpool setting is read here (:func:`load_settings`, :func:`code_dir`, :func:`git_token`);
+Every pushpool setting is read here (:func:`load_settings`, :func:`code_dir`,
+:func:`allowed_file_roots`);
 other modules touch ``os.environ`` only to build a child process's environment (the emulator's
 local tasks, git) or to configure the emulator they start. Must never import boto3 (pure data).
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from pushpool.contracts import (
@@ -21,7 +23,8 @@ from pushpool.contracts import (
 )
 
 DEFAULT_REGION = "us-east-1"
-GIT_TOKEN_VARIABLES = ("PUSHPOOL_GIT_TOKEN", "GITHUB_TOKEN", "GITLAB_TOKEN")
+# where the runner may clone local paths and file:// repositories from (os.pathsep-separated)
+ALLOWED_FILE_ROOTS = "PUSHPOOL_ALLOWED_FILE_ROOTS"
 
 
 def resolve(
@@ -90,13 +93,13 @@ def code_dir(env: Mapping[str, str] | None = None) -> str:
     return str(resolve(None, "PUSHPOOL_CODE_DIR", os.getcwd(), env))
 
 
-def git_token(env: Mapping[str, str] | None = None) -> str | None:
-    """A token for cloning private repositories over https, from the first variable set."""
-    for name in GIT_TOKEN_VARIABLES:
-        value = resolve(None, name, None, env)
-        if value:
-            return str(value)
-    return None
+def allowed_file_roots(env: Mapping[str, str] | None = None) -> tuple[Path, ...]:
+    """Folders the runner may fetch local repositories from: ``PUSHPOOL_ALLOWED_FILE_ROOTS``
+    (absolute paths separated by ``os.pathsep``), resolved; none when unset (a container on AWS
+    clones only remote URLs). The local emulator sets it for its tasks."""
+    text = str(resolve(None, ALLOWED_FILE_ROOTS, "", env))
+    roots = [Path(part).expanduser() for part in text.split(os.pathsep) if part.strip()]
+    return tuple(root.resolve() for root in roots if root.is_absolute())
 
 
 def load_settings(

@@ -66,6 +66,12 @@ def task_family(pool: str) -> str:
     return f"pushpool-{pool}"[:255]
 
 
+def secrets_prefix(prefix: str, pool: str) -> str:
+    """The Secrets Manager / SSM names a pool's tasks may read, and deployments may name as
+    credentials: ``<prefix>/<pool>/...`` (SSM parameters: ``/<prefix>/<pool>/...``)."""
+    return f"{prefix}/{pool}/"
+
+
 # ---------------------------------------------------------------- tags on every task
 TAG_PREFIX = "pushpool:"
 RUN_ID_TAG = f"{TAG_PREFIX}run-id"

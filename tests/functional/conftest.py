@@ -27,7 +27,7 @@ from pushpool.aws.clients import Clients
 from pushpool.aws.dynamodb import Store
 from pushpool.aws.ec2 import Ec2
 from pushpool.aws.ecs import Ecs
-from pushpool.config import Settings
+from pushpool.config import ALLOWED_FILE_ROOTS, Settings
 from pushpool.core.models import Deployment, FlowRun, WorkPool
 from pushpool.core.pacing import RateLimiter
 from pushpool.core.params import parameter_schema
@@ -47,6 +47,7 @@ from tests.functional.helpers import (
     git,
     greet,
 )
+from tests.git_server import private_git  # noqa: F401  (the private git host fixture)
 
 
 # ---------------------------------------------------------------- environment and clients
@@ -230,9 +231,11 @@ def make_runs(store: Store, deployment: Deployment) -> Callable[..., list[FlowRu
 # ---------------------------------------------------------------- flow code in git
 @pytest.fixture
 def make_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
-    """A real git repository in tmp_path with the given files committed; returns its path."""
+    """A real git repository in tmp_path with the given files committed; returns its path.
+    tmp_path is a folder the runner may clone local repositories from (as the emulator's)."""
     # loading an entrypoint puts its folders on sys.path: restore it after the test
     monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setenv(ALLOWED_FILE_ROOTS, str(tmp_path))
     made: list[Path] = []
 
     def make(files: dict[str, str], *, init: bool = True) -> Path:

@@ -1,6 +1,8 @@
 """Where a deployment's code lives: a discriminated union on ``kind``.
 
-- ``git``: a repository URL (credentials removed) and the exact commit runs check out;
+- ``git``: a repository URL (credentials removed, :func:`pushpool.core.urls.strip_credentials`),
+  the exact commit runs check out, and where the token of a private repository is stored
+  (a reference, :mod:`pushpool.core.credentials`; never the token);
 - ``image``: baked into the container image; the runner finds it in its working directory.
 
 ``pushpool.flows.sources`` fetches each kind for the runner (one function per kind). Adding a kind
@@ -9,13 +11,22 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pushpool.core.credentials import parse_reference
+from pushpool.core.urls import strip_credentials
+
+# a branch or tag name git accepts and never reads as an option (``git check-ref-format`` rules)
+_REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*@\{)[^\x00-\x20\x7f~^:?*\[\\]+(?<![./])$")
+_COMMIT = re.compile(r"^[0-9a-f]{7,64}$")
 
 
 class _Source(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # a refused value is not repeated in the error: it may be a token given by mistake
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
 
 class GitSource(_Source):
@@ -25,6 +36,42 @@ class GitSource(_Source):
     url: str = Field(description="Repository URL or local path, credentials removed.")
     ref: str | None = Field(default=None, description="Branch or tag asked for.")
     commit: str | None = Field(default=None, description="Exact commit the runner checks out.")
+    credentials: str | None = Field(
+        default=None,
+        description=(
+            "Where the token for a private repository is stored: a Secrets Manager secret name "
+            "or ARN, or 'ssm:/name' / an SSM parameter ARN. Read at clone time; never stored."
+        ),
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _stripped(cls, url: str) -> str:
+        return strip_credentials(url)
+
+    @field_validator("ref")
+    @classmethod
+    def _ref(cls, ref: str | None) -> str | None:
+        if ref is not None and not _REF.match(ref):
+            raise ValueError(
+                f"ref {ref!r} is not a branch or tag name git accepts (no leading '-', spaces, "
+                "'..', or any of ~^:?*[\\). Name a branch or tag, e.g. 'main' or 'v1.2'."
+            )
+        return ref
+
+    @field_validator("commit")
+    @classmethod
+    def _commit(cls, commit: str | None) -> str | None:
+        if commit is not None and not _COMMIT.match(commit):
+            raise ValueError(f"commit {commit!r} is not a hexadecimal commit id.")
+        return commit
+
+    @field_validator("credentials")
+    @classmethod
+    def _credentials(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_reference(value)  # raises pushpool's ValidationError, one line
+        return value
 
     def describe(self) -> str:
         return self.url + (f"@{self.commit[:8]}" if self.commit else "")

@@ -1,9 +1,17 @@
-"""The local Docker engine, when one answers: run a task's container with ``docker run``."""
+"""The local Docker engine, when one answers: run a task's container with ``docker run``.
+
+A task's environment reaches the container through ``--env-file``: a private temporary file
+(mode 0600) removed when the container ends, never ``-e KEY=VALUE`` on a command line that any
+local user can read in the process list.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 
 def docker_available() -> bool:
@@ -22,8 +30,21 @@ def docker_available() -> bool:
     return result.returncode == 0 and bool(result.stdout.strip())
 
 
-def docker_command(image: str, command: list[str], env: dict[str, str]) -> list[str]:
-    args = ["docker", "run", "--rm", "--network", "host"]
-    for key in sorted(env):
-        args += ["-e", f"{key}={env[key]}"]
-    return [*args, image, *command]
+def write_env_file(env: dict[str, str]) -> Path:
+    """``env`` as a docker env file only this user can read; the caller removes it. A value with
+    a line break cannot be written in that format and is refused (ValueError naming the key)."""
+    for key, value in env.items():
+        if "\n" in value or "\r" in value or "\n" in key or "=" in key:
+            raise ValueError(
+                f"Environment variable {key!r} cannot be passed to docker in an env file "
+                "(a line break or '=' in it)."
+            )
+    handle, name = tempfile.mkstemp(prefix="pushpool-env-", suffix=".env")
+    with os.fdopen(handle, "w", encoding="utf-8") as file:  # mkstemp: 0600
+        file.writelines(f"{key}={env[key]}\n" for key in sorted(env))
+    return Path(name)
+
+
+def docker_command(image: str, command: list[str], env_file: Path) -> list[str]:
+    run = ["docker", "run", "--rm", "--network", "host"]
+    return [*run, "--env-file", str(env_file), image, *command]

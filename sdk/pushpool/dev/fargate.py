@@ -2,6 +2,11 @@
 command run as a local subprocess (or `docker run` where a Docker engine answers), its output
 written to the task's CloudWatch Logs stream, and its end reported as a real-shaped ECS
 "Task State Change" event to the task-events handler. StopTask (cancel, deadline) sends SIGTERM.
+
+A task sees what a Fargate container would: its definition's and overrides' environment, the
+emulator's endpoint and credentials (the task role's part), and the folders its runner may clone
+local repositories from (``PUSHPOOL_ALLOWED_FILE_ROOTS``, :func:`emulator_file_roots`). No git
+token is passed through: private repositories' tokens come from the emulator's Secrets Manager.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +27,8 @@ from typing import Any
 from pushpool.aws.clients import Clients
 from pushpool.aws.ecs import Ecs
 from pushpool.aws.logs import Logs
-from pushpool.dev.docker import docker_available, docker_command
+from pushpool.config import ALLOWED_FILE_ROOTS
+from pushpool.dev.docker import docker_available, docker_command, write_env_file
 from pushpool.dev.events import task_state_change_event
 
 EventSink = Callable[[dict[str, Any]], Any]
@@ -38,7 +45,6 @@ _INHERITED = (
     "SSL_CERT_FILE",
     "REQUESTS_CA_BUNDLE",
     "AWS_CA_BUNDLE",
-    "PUSHPOOL_GIT_TOKEN",
 )
 # where the emulator is and how to sign in to it: what Fargate's task role would provide
 _EMULATOR_VARIABLES = (
@@ -63,6 +69,11 @@ class LocalTask:
     version: int = 2
     stop_requested: bool = False
     output: list[str] = field(default_factory=list)
+    env_file: Path | None = None  # docker mode: the task's environment, removed when it ends
+
+    def remove_env_file(self) -> None:
+        if self.env_file is not None:
+            self.env_file.unlink(missing_ok=True)
 
 
 class LocalFargate:
@@ -98,6 +109,8 @@ class LocalFargate:
             _signal_group(task.process, signal.SIGKILL)
         for thread in self._threads:
             thread.join(timeout=timeout)
+        for task in running:
+            task.remove_env_file()
 
     # ---------------------------------------------------------------- polling
     def poll(self) -> int:
@@ -133,9 +146,12 @@ class LocalFargate:
                 "the local emulator cannot run an image's default command",
             )
             return None
-        if self.use_docker:
-            command = docker_command(str(container.get("image")), command, env)
+        env_file = None
         try:
+            if self.use_docker:
+                env_file = write_env_file(env)
+                command = docker_command(str(container.get("image")), command, env_file)
+                env = _docker_client_environment()
             process = subprocess.Popen(
                 command,
                 env=env,
@@ -144,7 +160,9 @@ class LocalFargate:
                 text=True,
                 start_new_session=True,
             )
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
+            if env_file is not None:
+                env_file.unlink(missing_ok=True)
             self._report_start_failure(cluster, task, f"CannotStartContainerError: {exc}")
             return None
         log_group, log_stream = _awslogs(container, arn)
@@ -152,6 +170,7 @@ class LocalFargate:
         local = LocalTask(
             arn, cluster, task.get("startedBy"), name, process, log_group, log_stream, task
         )
+        local.env_file = env_file
         self._running(local)
         return local
 
@@ -184,6 +203,7 @@ class LocalFargate:
                 batch, last_flush = [], time.monotonic()
         self._flush(task, batch)
         code = task.process.wait()
+        task.remove_env_file()
         if self._closing:
             return
         # a container killed by a signal exits 128 + signal number, as docker and ECS report it
@@ -293,8 +313,25 @@ def _task_environment(container: dict[str, Any], overrides: dict[str, Any]) -> d
     for key in _EMULATOR_VARIABLES:
         if key in os.environ:
             env.setdefault(key, os.environ[key])
+    env.setdefault(ALLOWED_FILE_ROOTS, emulator_file_roots())
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
+
+
+def emulator_file_roots() -> str:
+    """Where the emulator's runners may clone local repositories from: the emulator's own
+    ``PUSHPOOL_ALLOWED_FILE_ROOTS`` when set, else your home, the temporary folder (quickstart,
+    tests) and the folder the emulator started in. A container on AWS has none."""
+    own = os.environ.get(ALLOWED_FILE_ROOTS)
+    if own:
+        return own
+    roots = dict.fromkeys([str(Path.home()), tempfile.gettempdir(), os.getcwd()])
+    return os.pathsep.join(roots)
+
+
+def _docker_client_environment() -> dict[str, str]:
+    """What the ``docker`` client itself needs; the task's environment goes in its env file."""
+    return {k: v for k, v in os.environ.items() if k in _INHERITED or k.startswith("DOCKER_")}
 
 
 def _signal_group(process: subprocess.Popen[str], sig: int) -> None:

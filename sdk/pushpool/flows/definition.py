@@ -18,15 +18,22 @@ import contextlib
 import functools
 import inspect
 import logging
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pushpool.core.models import DEFAULT_QUEUE, Deployment
 from pushpool.core.params import coerce_parameters, parameter_schema
 from pushpool.core.sources import CodeSource, GitSource
+from pushpool.core.urls import carries_credentials
+from pushpool.core.validation import validated
 from pushpool.errors import EntrypointError, ValidationError
+
+if TYPE_CHECKING:
+    from pushpool.flows.sources.git import Checkout
 
 flow_log = logging.getLogger("pushpool.flow")
 
@@ -122,9 +129,16 @@ class Flow:
             builtins.print = original
 
     # ---------------------------------------------------------------- deploying
-    def from_source(self, source: str, entrypoint: str, *, ref: str | None = None) -> Flow:
+    def from_source(
+        self,
+        source: str,
+        entrypoint: str,
+        *,
+        ref: str | None = None,
+        credentials: str | None = None,
+    ) -> Flow:
         """The same as :func:`from_source`; here for ``my_flow.from_source(...)`` as in the seed."""
-        return from_source(source=source, entrypoint=entrypoint, ref=ref)
+        return from_source(source=source, entrypoint=entrypoint, ref=ref, credentials=credentials)
 
     def deploy(
         self,
@@ -190,23 +204,57 @@ def _print_deployed(deployment: Deployment) -> None:
     print_deployed(deployment)
 
 
-def from_source(source: str, entrypoint: str, *, ref: str | None = None) -> Flow:
+def from_source(
+    source: str, entrypoint: str, *, ref: str | None = None, credentials: str | None = None
+) -> Flow:
     """Fetch the code (git clone or a local path), load the entrypoint, and return its flow with
-    the source and exact commit recorded for the runner."""
-    from pushpool.flows.entrypoints import load_entrypoint
-    from pushpool.flows.sources.git import fetch, is_local
+    the source and exact commit recorded for the runner.
 
-    checkout = fetch(source, ref=ref)
-    loaded = load_entrypoint(checkout.path, entrypoint)
+    ``credentials`` names where a private repository's token is stored (a Secrets Manager secret
+    or an SSM parameter, see ``pushpool.core.credentials``): it is read now, with your AWS
+    credentials, for this clone, and again by each run; only the name is recorded. The clone is
+    made in a temporary folder, removed before this returns (or raises).
+    """
+    from pushpool.flows.sources.git import is_local
+
+    wanted = validated(lambda: GitSource(url=source, ref=ref, credentials=credentials))
+    if carries_credentials(source):
+        raise ValidationError(
+            f"Source {wanted.url!r} carries credentials in its URL (user:password@ or a token "
+            "parameter); they are never stored nor sent to runs. Store the token in Secrets "
+            "Manager and pass credentials='<prefix>/<pool>/github-token' instead."
+        )
+    with tempfile.TemporaryDirectory(prefix="pushpool-src-") as scratch:
+        loaded, checkout = _load_from(Path(scratch), source, entrypoint, wanted)
     remote = loaded if isinstance(loaded, Flow) else _as_flow(loaded, entrypoint)
     if checkout.commit is None and is_local(source):
         raise ValidationError(
             f"Source {source!r} is a directory but not a git repository. Run `git init` and commit "
             "the flow there, or push it to a git host, so runs get exactly this code."
         )
-    remote._source = GitSource(url=checkout.url or source, ref=ref, commit=checkout.commit)
+    fields = {**wanted.model_dump(), "url": checkout.url or source, "commit": checkout.commit}
+    remote._source = validated(lambda: GitSource(**fields))
     remote._entrypoint = entrypoint
     return remote
+
+
+def _load_from(
+    scratch: Path, source: str, entrypoint: str, wanted: GitSource
+) -> tuple[Any, Checkout]:
+    """Clone into ``scratch`` and import the entrypoint; ``scratch``'s folders leave sys.path."""
+    from pushpool.flows.entrypoints import load_entrypoint
+    from pushpool.flows.sources.git import fetch
+
+    token = None
+    if wanted.credentials:
+        from pushpool.aws.secrets import read_token
+
+        token = read_token(wanted.credentials)
+    try:
+        checkout = fetch(source, ref=wanted.ref, into=scratch / "code", token=token)
+        return load_entrypoint(checkout.path, entrypoint), checkout
+    finally:
+        sys.path[:] = [p for p in sys.path if not Path(p).is_relative_to(scratch)]
 
 
 def _as_flow(obj: Any, entrypoint: str) -> Flow:
@@ -241,8 +289,10 @@ class FlowDecorator:
         return wrap(fn) if fn is not None else wrap
 
     @staticmethod
-    def from_source(source: str, entrypoint: str, *, ref: str | None = None) -> Flow:
-        return from_source(source=source, entrypoint=entrypoint, ref=ref)
+    def from_source(
+        source: str, entrypoint: str, *, ref: str | None = None, credentials: str | None = None
+    ) -> Flow:
+        return from_source(source=source, entrypoint=entrypoint, ref=ref, credentials=credentials)
 
 
 flow = FlowDecorator()

@@ -1,16 +1,18 @@
-"""Deployments: save (create or update by flow/name) after checking them against their pool and
-their flow's signature; pause, resume and delete by partial updates."""
+"""Deployments: save (create or update by flow/name) after checking them against their pool
+(queue, job variables, credentials among the pool's own secrets) and their flow's signature;
+pause, resume and delete by partial updates."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from pushpool.core.credentials import pool_problem
 from pushpool.core.models import DEFAULT_QUEUE, Deployment
 from pushpool.core.params import validate_parameters
 from pushpool.core.ports import Store
 from pushpool.core.updates import DeploymentUpdate
-from pushpool.errors import NotFoundError
+from pushpool.errors import NotFoundError, ValidationError
 from pushpool.pooltypes import check_job
 from pushpool.services.schedules import (
     AnySchedule,
@@ -36,6 +38,7 @@ def save_deployment(
             f"{DEFAULT_QUEUE!r}."
         )
     check_job(pool, deployment.job_variables)
+    _check_credentials(deployment, store.settings.prefix)
     schema = deployment.parameter_schema
     if schema and deployment.parameters:
         _check_known(schema, deployment.parameters, deployment.flow_name)
@@ -52,6 +55,14 @@ def save_deployment(
     elif existing is not None and existing.pool != saved.pool:
         reindex_schedules(store, saved)
     return saved, created
+
+
+def _check_credentials(deployment: Deployment, prefix: str) -> None:
+    """A deployment may name only its own pool's secrets: the only ones its tasks may read."""
+    credentials = getattr(deployment.source, "credentials", None)
+    problem = pool_problem(credentials, prefix, deployment.pool) if credentials else None
+    if problem:
+        raise ValidationError(problem)
 
 
 def _check_known(schema: dict[str, Any], parameters: dict[str, Any], flow: str) -> None:

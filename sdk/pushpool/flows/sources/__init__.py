@@ -10,7 +10,7 @@ import logging
 from functools import singledispatch
 from pathlib import Path
 
-from pushpool.config import code_dir
+from pushpool.config import allowed_file_roots, code_dir
 from pushpool.core.sources import GitSource, ImageSource
 from pushpool.errors import SourceError
 from pushpool.flows.sources import git
@@ -26,7 +26,21 @@ def fetch_code(source: object, workdir: Path) -> Path:
 
 @fetch_code.register
 def _fetch_git(source: GitSource, workdir: Path) -> Path:
-    checkout = git.fetch(source.url, commit=source.commit, ref=source.ref, into=workdir / "code")
+    """Clone at the recorded commit; a private repository's token is read now from where the
+    deployment's credentials point (through the task role) and handed to git only."""
+    token = None
+    if source.credentials:
+        from pushpool.aws.secrets import read_token
+
+        token = read_token(source.credentials)
+    checkout = git.fetch(
+        source.url,
+        commit=source.commit,
+        ref=source.ref,
+        into=workdir / "code",
+        token=token,
+        local_roots=allowed_file_roots(),
+    )
     log.info("Cloned %s at %s", source.url, (checkout.commit or "")[:12])
     return checkout.path
 

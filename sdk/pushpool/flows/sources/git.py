@@ -1,18 +1,46 @@
-"""Fetching flow code: git clone (public, credentials in URL, or a token from the environment),
-local paths and file:// repositories. Uses the real ``git`` binary through subprocess."""
+"""Fetching flow code with the real ``git`` binary: clones of https/ssh URLs, ``file://`` URLs and
+local paths, at a branch, tag or exact commit.
+
+What git is given, and what it never is:
+
+- a token only through the child process's environment (``GIT_CONFIG_COUNT``: an
+  ``http.<origin>.extraHeader``), never in argv, a URL, ``.git/config`` or a message;
+- ``--`` before the URL and the target; refs as ``--branch=<ref>``; commits only as hex ids; the
+  transports allowed (``GIT_ALLOW_PROTOCOL``), checked again before git runs
+  (:func:`pushpool.core.urls.transport_of`);
+- local repositories only under ``local_roots`` when the caller names them (the runner);
+- errors as one ``SourceError`` line, raised ``from None`` (no chained command line).
+"""
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import shutil
 import subprocess
-import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from pushpool.config import git_token
+from pushpool.core.credentials import Token
+from pushpool.core.urls import (
+    SSH_SCHEMES,
+    Transport,
+    local_path_of,
+    origin_of,
+    sends_secrets_in_clear,
+    strip_credentials,
+    transport_of,
+)
 from pushpool.errors import SourceError
+
+GIT_TIMEOUT_SECONDS = 300
+REMOTE_PROTOCOLS = ("https", "http", "ssh")
+_HEX = re.compile(r"^[0-9a-f]{7,64}$")
+_AUTH_FAILURES = ("authentication failed", "could not read username", "401", "403", "denied")
+# what a parent's environment may hold that would change what git sends or prints
+_DROPPED_VARIABLES = ("GIT_CONFIG_", "GIT_TRACE", "GIT_ASKPASS", "SSH_ASKPASS", "GIT_DIR")
 
 
 @dataclass(frozen=True)
@@ -22,72 +50,158 @@ class Checkout:
     url: str | None  # credentials removed
 
 
-def strip_credentials(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        if parts.port:
-            host += f":{parts.port}"
-        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-    return url
-
-
-def _with_token(url: str) -> str:
-    parts = urlsplit(url)
-    token = git_token()
-    if parts.scheme != "https" or not token or parts.username:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return urlunsplit(("https", f"x-access-token:{token}@{host}", parts.path, parts.query, ""))
-
-
 def is_local(source: str) -> bool:
-    return "://" not in source and not source.startswith("git@")
+    return transport_of(source) is Transport.LOCAL
 
 
-def _git(*args: str, cwd: Path | None = None) -> str:
+def fetch(
+    source: str,
+    *,
+    into: Path,
+    ref: str | None = None,
+    commit: str | None = None,
+    token: Token | None = None,
+    local_roots: Sequence[Path] | None = None,
+) -> Checkout:
+    """Clone ``source`` into ``into`` (or use a local directory as it is, when no ref or commit
+    is asked for) and return where the code is and its commit.
+
+    ``token`` authenticates https clones; ``local_roots`` (None: anywhere) are the folders local
+    repositories may come from. The caller owns ``into`` and removes it.
+    """
+    _check_revisions(ref, commit)
+    transport = transport_of(source)
+    _check_token(source, transport, token)
+    url = strip_credentials(source)
+    if transport is Transport.LOCAL:
+        path = _local_repository(source, local_roots)
+        is_url = source.lower().startswith("file://")
+        if not is_url and not ref and not commit:
+            return _as_it_is(path, source)
+        url = url if is_url else str(path)
+    if into.exists() and any(into.iterdir()):
+        shutil.rmtree(into)
+    env = git_environment(url, token, allow_file=transport is Transport.LOCAL)
+    clone = ["clone", "--quiet"]
+    if not commit:
+        clone += ["--depth", "1", *([f"--branch={ref}"] if ref else [])]
+    run_git([*clone, "--", url, str(into)], env=env, what=f"Cloning {url}", token=token)
+    if commit:
+        checkout = ["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach"]
+        run_git([*checkout, commit, "--"], cwd=into, env=env, what=f"Checking out {commit}")
+    head = run_git(["rev-parse", "HEAD"], cwd=into, env=env, what="Reading the commit")
+    return Checkout(into, head, url)
+
+
+def _check_revisions(ref: str | None, commit: str | None) -> None:
+    if ref is not None and (not ref.strip() or ref.startswith("-")):
+        raise SourceError(f"Ref {ref!r} is not a branch or tag name. Name one, e.g. 'main'.")
+    if commit is not None and not _HEX.match(commit):
+        raise SourceError(f"Commit {commit!r} is not a hexadecimal commit id.")
+
+
+def _check_token(source: str, transport: Transport, token: Token | None) -> None:
+    if token is None:
+        return
+    shown = strip_credentials(source)
+    scheme = source.split("://", 1)[0].lower() if "://" in source else ""
+    if transport is Transport.LOCAL or scheme in SSH_SCHEMES or not scheme:
+        raise SourceError(
+            f"credentials= is for https:// repositories; {shown!r} is not one. Use the "
+            "repository's https:// URL, or drop credentials=."
+        )
+    if sends_secrets_in_clear(source):
+        raise SourceError(
+            f"Refusing to send a token over plain http to {shown!r}. Use the https:// URL."
+        )
+
+
+def _local_repository(source: str, roots: Sequence[Path] | None) -> Path:
+    path = Path(local_path_of(source)).expanduser().resolve()
+    if roots is not None and not any(path.is_relative_to(root) for root in roots):
+        allowed = os.pathsep.join(str(root) for root in roots) or "unset"
+        raise SourceError(
+            f"Source {strip_credentials(source)!r} is a local path outside the folders this "
+            f"runner may read (PUSHPOOL_ALLOWED_FILE_ROOTS: {allowed}). Push the code to a git "
+            "host and deploy from its URL, or list the folder in PUSHPOOL_ALLOWED_FILE_ROOTS."
+        )
+    if not path.is_dir():
+        raise SourceError(
+            f"Source {strip_credentials(source)!r} is not a directory or a repository URL."
+        )
+    return path
+
+
+def _as_it_is(path: Path, source: str) -> Checkout:
+    if not (path / ".git").exists():
+        return Checkout(path, None, None)
+    env = git_environment(str(path), None, allow_file=True)
+    head = run_git(["rev-parse", "HEAD"], cwd=path, env=env, what=f"Reading {source}'s commit")
+    return Checkout(path, head, str(path))
+
+
+def git_environment(url: str, token: Token | None, *, allow_file: bool) -> dict[str, str]:
+    """The environment of a git child process: no prompts, only the allowed transports, and the
+    token (if any) as an Authorization header for the URL's origin only."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED_VARIABLES)}
+    protocols = [*REMOTE_PROTOCOLS, *(["file"] if allow_file else [])]
+    env.update(GIT_TERMINAL_PROMPT="0", GIT_ALLOW_PROTOCOL=":".join(protocols))
+    if token is not None:
+        basic = base64.b64encode(f"{token.username}:{token.value}".encode()).decode()
+        env.update(
+            GIT_CONFIG_COUNT="2",
+            GIT_CONFIG_KEY_0=f"http.{origin_of(url)}.extraHeader",
+            GIT_CONFIG_VALUE_0=f"Authorization: Basic {basic}",
+            # a refused token must fail here as on the runner, not fall back to a local helper
+            GIT_CONFIG_KEY_1="credential.helper",
+            GIT_CONFIG_VALUE_1="",
+        )
+    return env
+
+
+def run_git(
+    args: list[str],
+    *,
+    env: dict[str, str],
+    what: str,
+    cwd: Path | None = None,
+    token: Token | None = None,
+) -> str:
+    """``git <args>``'s output; a failure is one ``SourceError`` line saying ``what`` failed."""
     try:
         result = subprocess.run(
             ["git", *args],
             cwd=cwd,
             capture_output=True,
             text=True,
-            check=True,
-            timeout=300,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+            timeout=GIT_TIMEOUT_SECONDS,
+            env=env,
+            stdin=subprocess.DEVNULL,
         )
-    except FileNotFoundError as exc:
-        raise SourceError("git is not installed. Install git to deploy from a repository.") from exc
-    except subprocess.CalledProcessError as exc:
-        message = (exc.stderr or exc.stdout or "").strip().splitlines()
-        shown = " ".join(args[:2])
-        raise SourceError(f"`git {shown}` failed: {message[-1] if message else exc}") from exc
+    except FileNotFoundError:
+        raise SourceError(
+            "git is not installed. Install git to deploy from a repository."
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise SourceError(f"{what} timed out after {GIT_TIMEOUT_SECONDS} s.") from None
+    if result.returncode != 0:
+        raise SourceError(f"{what} failed: {_reason(result, token)}") from None
     return result.stdout.strip()
 
 
-def fetch(
-    source: str, *, ref: str | None = None, commit: str | None = None, into: Path | None = None
-) -> Checkout:
-    """Clone ``source`` (or use a local directory) and return where the code is and its commit."""
-    if is_local(source) and not ref and not commit:
-        path = Path(source).expanduser().resolve()
-        if not path.is_dir():
-            raise SourceError(f"Source {source!r} is not a directory or a repository URL.")
-        if (path / ".git").exists():
-            return Checkout(path, _git("rev-parse", "HEAD", cwd=path), str(path))
-        return Checkout(path, None, None)
-    url = str(Path(source).expanduser().resolve()) if is_local(source) else source
-    target = into or Path(tempfile.mkdtemp(prefix="pushpool-src-"))
-    if target.exists() and any(target.iterdir()):
-        shutil.rmtree(target)
-    clone_args = ["clone", "--quiet"]
-    if not commit:
-        clone_args += ["--depth", "1"]
-        if ref:
-            clone_args += ["--branch", ref]
-    _git(*clone_args, _with_token(url), str(target))
-    if commit:
-        _git("-c", "advice.detachedHead=false", "checkout", "--quiet", commit, cwd=target)
-    return Checkout(target, _git("rev-parse", "HEAD", cwd=target), strip_credentials(url))
+def _reason(result: subprocess.CompletedProcess[str], token: Token | None) -> str:
+    lines = [line.strip() for line in (result.stderr or result.stdout or "").splitlines()]
+    lines = [line for line in lines if line]
+    fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    reason = (fatal or lines or [f"exit code {result.returncode}"])[-1]
+    if token is not None:
+        reason = reason.replace(token.value, "***")
+    if any(word in reason.lower() for word in _AUTH_FAILURES):
+        reason += (
+            ". The token was refused: check that the secret credentials= names holds a token "
+            "that can read this repository."
+            if token is not None
+            else ". If the repository is private, store a token in Secrets Manager and pass "
+            "credentials='<prefix>/<pool>/github-token' (see the README)."
+        )
+    return reason
