@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from pushpool import contracts
+from pushpool.core import tables
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 
@@ -68,6 +69,11 @@ class PoolNames:
         """Secrets Manager / SSM names the pool's tasks may read: ``<prefix>/<pool>/...``."""
         return contracts.secrets_prefix(self.prefix, self.pool)
 
+    @property
+    def permissions_boundary(self) -> str:
+        """The managed policy every role of the prefix carries as its permissions boundary."""
+        return contracts.permissions_boundary_name(self.prefix)
+
     def tags(self) -> dict[str, str]:
         return {
             contracts.PREFIX_TAG: self.prefix,
@@ -97,6 +103,16 @@ class Account:
             ":",
             resource,
         )
+
+    def iam_arn(self, resource: str) -> pulumi.Output[str]:
+        """IAM ARNs have no region: ``arn:<partition>:iam::<account>:<resource>``."""
+        return pulumi.Output.concat(
+            "arn:", self.partition, ":iam::", self.account_id, ":", resource
+        )
+
+    def boundary_arn(self, names: PoolNames) -> pulumi.Output[str]:
+        """The prefix's permissions boundary (created by an administrator, never by a stack)."""
+        return self.iam_arn(f"policy/{names.permissions_boundary}")
 
 
 class RoleWithPolicy(NamedTuple):
@@ -157,8 +173,10 @@ def role(
     parent: pulumi.Resource,
     tags: Mapping[str, str],
     description: str,
+    boundary: pulumi.Input[str],
 ) -> RoleWithPolicy:
-    """An IAM role trusted by ``service`` with one inline least-privilege policy.
+    """An IAM role trusted by ``service`` with one inline least-privilege policy, bounded by the
+    prefix's permissions boundary (the deployer may create roles only with it).
 
     Depend on ``policy`` (not only the role) where AWS checks permissions at creation time: event
     source mappings and on-failure destinations are validated against the role's policy.
@@ -168,6 +186,7 @@ def role(
         name=role_name,
         description=description,
         assume_role_policy=assume_role_policy(service, account.account_id),
+        permissions_boundary=boundary,
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent),
     )
@@ -181,14 +200,24 @@ def role(
     return RoleWithPolicy(created, policy)
 
 
-def table_resources(table_arns: Sequence[pulumi.Input[str]], *, indexes: bool) -> list[Any]:
-    """Table ARNs, plus their ``/index/*`` ARNs when the caller queries indexes."""
-    resources: list[Any] = list(table_arns)
-    if indexes:
-        resources += [pulumi.Output.concat(arn, "/index/*") for arn in table_arns]
-    return resources
-
-
 def log_streams(log_group_arn: pulumi.Input[str]) -> pulumi.Output[str]:
     """The ARN that covers a log group's streams (the provider's ``arn`` has no ``:*``)."""
     return pulumi.Output.concat(log_group_arn, ":*")
+
+
+# Partition values of the control table (``pushpool.core.tables``): pools, deployments and their
+# schedules, task definitions. No pool is in a control key's partition value, so IAM can keep the
+# functions to these kinds of items but not to their own pool's items among them.
+CONTROL_POOLS = tables.POOL_PK
+CONTROL_DEPLOYMENTS = tables.DEPLOYMENT_PK
+CONTROL_TASK_DEFINITIONS = tables.TASKDEF_PK
+
+
+def leading_keys(values: Sequence[str]) -> dict[str, Any]:
+    """Only items (or index partitions) whose partition key value is one of ``values``.
+
+    ``dynamodb:LeadingKeys`` is the partition key value(s) of the request, one per item for batch
+    and transaction requests; ``ForAllValues`` makes every one of them match. It must never be
+    granted with ``Scan``, which has no partition key (the condition then holds vacuously).
+    """
+    return {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": sorted(values)}}

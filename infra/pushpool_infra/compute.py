@@ -2,7 +2,8 @@
 
 ECS cluster (FARGATE + FARGATE_SPOT, Container Insights), the pool's log group, an ECR repository
 for flow images, the task execution role (image pull, logs, only this pool's secrets), the task role
-(only what the runner needs on the tables), and networking: the default VPC's subnets, or a small
+(only this pool's secrets: the runner writes nothing to the tables, the task events handler settles
+its run from ECS events and the runner's last log lines), and networking: the default VPC's subnets, or a small
 VPC with two public subnets. The security group allows egress only and is written into the job
 template, so it is the one tasks actually use.
 """
@@ -19,7 +20,6 @@ from .common import ECS_TASKS, Account, PoolNames, RoleWithPolicy, allow, log_st
 
 VPC_CIDR = "10.64.0.0/16"
 SUBNET_CIDRS = ("10.64.0.0/20", "10.64.16.0/20")
-RUNNER_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
 ECR_PULL_ACTIONS = [
     "ecr:BatchCheckLayerAvailability",
     "ecr:BatchGetImage",
@@ -31,8 +31,6 @@ ECR_PULL_ACTIONS = [
 class ComputeArgs:
     names: PoolNames
     account: Account
-    table_arns: list[pulumi.Input[str]]
-    """The control and runs table ARNs: the runner reads its run and moves its state."""
     vpc_mode: str = "default"
     """``default``: the default VPC's subnets; ``create``: a small VPC with public subnets."""
     log_retention_days: pulumi.Input[int] = 30
@@ -105,16 +103,18 @@ class Compute(pulumi.ComponentResource):
             self,
             args.tags,
             f"pushpool pool {names.pool}: ECS pulls the image, writes logs, reads pool secrets",
+            args.account.boundary_arn(names),
         )
         self.task_role = role(
             f"{name}-task-role",
             f"{names.base}-task",
             ECS_TASKS,
             args.account,
-            [allow(RUNNER_TABLE_ACTIONS, list(args.table_arns), sid="RunnerMovesItsRun")],
+            self._task_statements(args),
             self,
             args.tags,
             f"pushpool pool {names.pool}: what the runner inside a flow task may call",
+            args.account.boundary_arn(names),
         )
         vpc_id, self.subnet_ids = (
             self._default_network()
@@ -150,6 +150,23 @@ class Compute(pulumi.ComponentResource):
                 "subnet_ids": self.subnet_ids,
             }
         )
+
+    def _task_statements(self, args: ComputeArgs) -> list[dict[str, object]]:
+        """The runner reads a private repository's token at run time, from the pool's secrets
+        only; it has no table access at all (its spec comes in the container's overrides)."""
+        names, account = args.names, args.account
+        return [
+            allow(
+                ["secretsmanager:GetSecretValue"],
+                account.arn("secretsmanager", f"secret:{names.secrets_prefix}*"),
+                sid="RunnerReadsPoolSecrets",
+            ),
+            allow(
+                ["ssm:GetParameter"],
+                account.arn("ssm", f"parameter/{names.secrets_prefix}*"),
+                sid="RunnerReadsPoolParameters",
+            ),
+        ]
 
     def _execution_statements(self, args: ComputeArgs) -> list[dict[str, object]]:
         names, account = args.names, args.account

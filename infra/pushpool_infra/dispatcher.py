@@ -17,15 +17,18 @@ import pulumi_aws as aws
 from pushpool import contracts
 
 from .common import (
+    CONTROL_DEPLOYMENTS,
+    CONTROL_POOLS,
+    CONTROL_TASK_DEFINITIONS,
     ECS_TASKS,
     Account,
     PoolNames,
     allow,
     assume_role_policy,
+    leading_keys,
     log_streams,
     policy_json,
     role,
-    table_resources,
 )
 from .lambdas import (
     FunctionSpec,
@@ -36,12 +39,20 @@ from .lambdas import (
 )
 
 TICK = "rate(1 minute)"
-DISPATCHER_TABLE_ACTIONS = [
+# control table: read pools, deployments and task definitions, take and release slots and holds
+CONTROL_ACTIONS = [
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+]
+# runs table, by id: claim and record runs, move schedules' cursors, create the runs they make
+RUN_ACTIONS = [
     "dynamodb:BatchGetItem",
     "dynamodb:ConditionCheckItem",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
-    "dynamodb:Query",
     "dynamodb:UpdateItem",
 ]
 STREAM_ACTIONS = [
@@ -100,6 +111,7 @@ class Dispatcher(pulumi.ComponentResource):
             self,
             args.tags,
             f"pushpool pool {names.pool}: the dispatcher Lambda",
+            args.account.boundary_arn(names),
         )
         self.function = lambda_function(
             f"{name}-fn",
@@ -171,13 +183,8 @@ class Dispatcher(pulumi.ComponentResource):
         on_cluster = {"ArnEquals": {"ecs:cluster": args.cluster_arn}}
         cluster_tasks = account.arn("ecs", f"task/{names.cluster}/*")
         family = account.arn("ecs", f"task-definition/{names.task_family}:*")
-        tables = [args.control_table_arn, args.runs_table_arn]
         return [
-            allow(
-                DISPATCHER_TABLE_ACTIONS,
-                table_resources(tables, indexes=True),
-                sid="ClaimAndRecordRuns",
-            ),
+            *self._table_statements(args),
             allow(
                 STREAM_ACTIONS,
                 pulumi.Output.concat(args.runs_table_arn, "/stream/*"),
@@ -212,6 +219,43 @@ class Dispatcher(pulumi.ComponentResource):
             allow(["sqs:SendMessage"], self.dead_letter_queue.arn, sid="RecordFailures"),
         ]
 
+    def _table_statements(self, args: DispatcherArgs) -> list[dict[str, object]]:
+        """Each table as far as its keys let IAM scope it (``pushpool.core.tables``).
+
+        The runs table's indexes are partitioned by pool (``due``: ``due_pool``, ``by_pool``:
+        ``pool``): a Query's ``dynamodb:LeadingKeys`` is the partition key value it asks for,
+        the index's own for an index Query (DynamoDB developer guide, "Using IAM policy
+        conditions for fine-grained access control": LeadingKeys is the partition key, and one
+        condition covers a table and its index), so the dispatcher reads only its own pool's
+        partitions. Runs are keyed by a random ``id``: IAM cannot tell one pool's run from
+        another's, so item access to the runs table is unscoped and the dispatcher checks in
+        code that a run belongs to the pool that dispatches it. The control table's partitions
+        are item kinds, not pools: the dispatcher reaches only pools, deployments and task
+        definitions, and writes a whole item only for a task definition.
+        """
+        control = [CONTROL_DEPLOYMENTS, CONTROL_POOLS, CONTROL_TASK_DEFINITIONS]
+        return [
+            allow(
+                CONTROL_ACTIONS,
+                args.control_table_arn,
+                leading_keys(control),
+                sid="PoolsDeploymentsTaskDefinitions",
+            ),
+            allow(
+                ["dynamodb:PutItem"],
+                args.control_table_arn,
+                leading_keys([CONTROL_TASK_DEFINITIONS]),
+                sid="RememberTaskDefinitions",
+            ),
+            allow(RUN_ACTIONS, args.runs_table_arn, sid="RunsById"),
+            allow(
+                ["dynamodb:Query"],
+                pulumi.Output.concat(args.runs_table_arn, "/index/*"),
+                leading_keys([args.names.pool]),
+                sid="QueryOwnPoolIndexes",
+            ),
+        ]
+
     def _schedule(self, name: str, args: DispatcherArgs) -> aws.scheduler.Schedule:
         names, child = args.names, pulumi.ResourceOptions(parent=self)
         scheduler_role = aws.iam.Role(
@@ -221,6 +265,7 @@ class Dispatcher(pulumi.ComponentResource):
             assume_role_policy=assume_role_policy(
                 "scheduler.amazonaws.com", args.account.account_id
             ),
+            permissions_boundary=args.account.boundary_arn(names),
             tags=args.tags,
             opts=child,
         )

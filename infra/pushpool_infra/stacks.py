@@ -91,7 +91,6 @@ def pool_stack(
         ComputeArgs(
             names=names,
             account=account,
-            table_arns=[tables.control.arn, tables.runs.arn],
             vpc_mode=mode,
             log_retention_days=log_retention_days,
             tags=tags,
@@ -159,7 +158,10 @@ class _Functions:
                 execution_role_arn=compute.execution_role.arn,
             ),
         )
-        self.task_events = TaskEvents(f"{names.base}-task-events", TaskEventsArgs(**shared))
+        self.task_events = TaskEvents(
+            f"{names.base}-task-events",
+            TaskEventsArgs(**shared, flow_log_group_arn=compute.log_group.arn),
+        )
 
 
 def _console(

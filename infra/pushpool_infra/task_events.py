@@ -2,7 +2,9 @@
 
 An EventBridge rule on the default bus matches only this pool's cluster; failed deliveries are
 retried by EventBridge, then kept in an SQS DLQ (whose policy admits only this rule). The handler
-marks runs CRASHED when their task stopped before the runner finished, and releases limits.
+settles runs from the task's exit (reading the runner's result from the last lines of the run's
+log stream in the pool's flow log group), marks runs CRASHED when their task stopped before the
+runner finished, and releases limits.
 """
 
 from __future__ import annotations
@@ -15,7 +17,17 @@ import pulumi_aws as aws
 
 from pushpool import contracts
 
-from .common import Account, PoolNames, allow, log_streams, policy_json, role
+from .common import (
+    CONTROL_DEPLOYMENTS,
+    CONTROL_POOLS,
+    Account,
+    PoolNames,
+    allow,
+    leading_keys,
+    log_streams,
+    policy_json,
+    role,
+)
 from .lambdas import (
     FunctionSpec,
     dead_letter_queue,
@@ -50,6 +62,8 @@ class TaskEventsArgs:
     control_table_arn: pulumi.Input[str]
     runs_table_arn: pulumi.Input[str]
     cluster_arn: pulumi.Input[str]
+    flow_log_group_arn: pulumi.Input[str]
+    """The pool's flow log group (``Compute.log_group``): the runner's result is in its streams."""
     architecture: str = "x86_64"
     log_retention_days: pulumi.Input[int] = 30
     tags: dict[str, str] = field(default_factory=dict)
@@ -79,10 +93,19 @@ class TaskEvents(pulumi.ComponentResource):
             "lambda.amazonaws.com",
             args.account,
             [
+                # runs are keyed by id, which IAM cannot tie to a pool: the handler checks the
+                # run's pool in code; of the control table, pools and deployments only
+                allow(EVENTS_TABLE_ACTIONS, args.runs_table_arn, sid="SettleRuns"),
                 allow(
                     EVENTS_TABLE_ACTIONS,
-                    [args.control_table_arn, args.runs_table_arn],
-                    sid="SettleRuns",
+                    args.control_table_arn,
+                    leading_keys([CONTROL_DEPLOYMENTS, CONTROL_POOLS]),
+                    sid="ReleaseSlotsAndHolds",
+                ),
+                allow(
+                    ["logs:GetLogEvents"],
+                    log_streams(args.flow_log_group_arn),
+                    sid="ReadRunnerResults",
                 ),
                 allow(["ecs:DescribeTasks", "ecs:StopTask"], cluster_tasks, sid="InspectPoolTasks"),
                 allow(
@@ -95,6 +118,7 @@ class TaskEvents(pulumi.ComponentResource):
             self,
             args.tags,
             f"pushpool pool {names.pool}: the task events Lambda",
+            args.account.boundary_arn(names),
         )
         self.function = lambda_function(
             f"{name}-fn",

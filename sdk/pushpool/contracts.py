@@ -61,6 +61,15 @@ def resource_base_problem(prefix: str, pool: str) -> str | None:
     return None
 
 
+def permissions_boundary_name(prefix: str) -> str:
+    """The IAM managed policy every role of ``prefix``'s stacks carries as permissions boundary.
+
+    An administrator creates it once per account (``pushpool infra policy --boundary``); the
+    deployer may create roles only with it and may never change it (``infra/README.md``).
+    """
+    return f"{prefix}-permissions-boundary"
+
+
 def task_family(pool: str) -> str:
     """The task definition family a pool's runs use (the dispatcher may run only this one)."""
     return f"pushpool-{pool}"[:255]

@@ -17,6 +17,17 @@ POOL = "my-pool"
 INFRA_DIR = Path(__file__).resolve().parents[2] / "infra"
 
 
+@dataclass(frozen=True)
+class RoleView:
+    """One role the stack creates: its trust, its inline policy and its permissions boundary."""
+
+    name: str
+    arn: str
+    trusted: str
+    policy: dict[str, Any]
+    boundary: str | None
+
+
 @dataclass
 class Built:
     mocks: RecordingMocks
@@ -54,6 +65,24 @@ class Built:
             for name, statement in self.statements()
             if name.endswith("-policy") and role_name_part in name
         ]
+
+    def roles(self) -> dict[str, RoleView]:
+        """Every IAM role by its physical name, with the inline policy attached to it."""
+        policies = {
+            r.inputs["role"]: json.loads(r.inputs["policy"])
+            for r in self.of_type("iam/rolePolicy:RolePolicy")
+        }
+        found = {}
+        for role in self.of_type("iam/role:Role"):
+            trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+            found[role.inputs["name"]] = RoleView(
+                name=role.inputs["name"],
+                arn=role.state["arn"],
+                trusted=trust[0]["Principal"]["Service"],
+                policy=policies[f"{role.name}-id"],
+                boundary=role.inputs.get("permissionsBoundary"),
+            )
+        return found
 
 
 def as_list(value: Any) -> list[Any]:

@@ -21,6 +21,7 @@ from pushpool.provision.driver import PulumiAutomationDriver, workspace_env
 from pushpool.provision.errors import (
     AwsCredentialsError,
     FargateRegionError,
+    PermissionsBoundaryMissingError,
     ProvisioningCancelledError,
     PulumiNotFoundError,
     StackOperationError,
@@ -92,6 +93,7 @@ def ok_preflight() -> Preflight:
             "account": ACCOUNT,
             "arn": f"arn:aws:iam::{ACCOUNT}:user/me",
         },
+        policy_exists=lambda region, arn: arn.endswith(":policy/pushpool-permissions-boundary"),
     )
 
 
@@ -222,6 +224,41 @@ def test_missing_aws_credentials_name_the_fix(
     monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
     with pytest.raises(AwsCredentialsError, match="no-such-profile"):
         sts_caller_identity(REGION)
+
+
+def test_a_missing_permissions_boundary_names_who_creates_it_before_anything_runs() -> None:
+    stacks = FakeStacks()
+    preflight = ok_preflight()
+    preflight.policy_exists = lambda region, arn: False
+    with pytest.raises(PermissionsBoundaryMissingError) as caught:
+        run(stacks, preflight=preflight, yes=True)
+    message = str(caught.value)
+    assert f"arn:aws:iam::{ACCOUNT}:policy/pushpool-permissions-boundary" in message
+    assert "pushpool infra policy --prefix pushpool --document boundary" in message
+    assert stacks.calls == []
+
+
+def test_the_boundary_is_looked_up_in_the_account_through_iam(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json
+
+    import boto3
+    from moto import mock_aws
+
+    from pushpool.provision.policies import policy_document
+    from pushpool.provision.preflight import iam_policy_exists
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        arn = f"arn:aws:iam::{ACCOUNT}:policy/pushpool-permissions-boundary"
+        assert not iam_policy_exists(REGION, arn)
+        boto3.client("iam", region_name=REGION).create_policy(
+            PolicyName="pushpool-permissions-boundary",
+            PolicyDocument=json.dumps(policy_document("boundary")),
+        )
+        assert iam_policy_exists(REGION, arn)
 
 
 # ---- destroy ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """`pushpool create NAME --provision-infra` and `pushpool destroy NAME`: drive the Pulumi program in
-``infra/`` through the Automation API, then write its outputs into the pool's job template."""
+``infra/`` through the Automation API, then write its outputs into the pool's job template; and
+`pushpool infra policy`: the IAM documents an administrator creates for a prefix."""
 
 from __future__ import annotations
 
@@ -11,6 +12,39 @@ import typer
 from pushpool.cli.common import client, exit_with_error
 from pushpool.display import console
 from pushpool.errors import PushpoolError
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="The AWS side: the IAM documents an administrator creates before provisioning.",
+)
+
+
+@app.command("policy")
+def policy(
+    prefix: str | None = typer.Option(
+        None, "--prefix", help="Resource prefix (default: PUSHPOOL_PREFIX, else 'pushpool')."
+    ),
+    document: str = typer.Option(
+        "deployer",
+        "--document",
+        "-d",
+        help="deployer and services: the two managed policies of whoever provisions; "
+        "boundary: the permissions boundary of every role the stacks create.",
+    ),
+    partition: str = typer.Option("aws", "--partition", help="aws, aws-cn or aws-us-gov."),
+) -> None:
+    """Print an IAM policy document for a prefix as JSON (see infra/README.md for the commands)."""
+    import json
+
+    from pushpool.config import load_settings
+    from pushpool.provision.policies import policy_document
+
+    try:
+        chosen = prefix if prefix is not None else load_settings().prefix
+        text = json.dumps(policy_document(document, chosen, partition), indent=2)
+    except PushpoolError as exc:
+        exit_with_error(str(exc))
+    typer.echo(text)
 
 
 def _printer(event: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pushpool.cli import deployments, pools, queues, runs
+from pushpool.cli import deployments, infra, pools, queues, runs
 
 app = typer.Typer(
     name="pushpool",
@@ -18,6 +18,7 @@ app.add_typer(pools.app, name="pool")
 app.add_typer(queues.app, name="queue")
 app.add_typer(deployments.app, name="deployment")
 app.add_typer(runs.app, name="run")
+app.add_typer(infra.app, name="infra")
 
 
 @app.command()

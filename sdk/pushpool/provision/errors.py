@@ -50,3 +50,16 @@ class ProvisioningCancelledError(InfrastructureError):
 
 class LambdaPackageError(InfrastructureError):
     """The Lambda zip could not be built (missing sources, pip failure)."""
+
+
+class PermissionsBoundaryMissingError(InfrastructureError):
+    """The prefix's permissions boundary policy does not exist in the account (or is not visible)."""
+
+    def __init__(self, arn: str, prefix: str) -> None:
+        super().__init__(
+            f"The permissions boundary {arn} does not exist (or this identity may not read it): "
+            "every role of the stack carries it, and only an administrator creates it. Ask one "
+            f"to run `aws iam create-policy --policy-name {arn.rsplit('/', 1)[-1]} "
+            f'--policy-document "$(pushpool infra policy --prefix {prefix} --document boundary)"` '
+            "(infra/README.md, 'Who creates what'), then run the command again."
+        )

@@ -1,4 +1,5 @@
-"""What must hold before Pulumi runs: a region with Fargate, the ``pulumi`` CLI, AWS credentials.
+"""What must hold before Pulumi runs: a region with Fargate, the ``pulumi`` CLI, AWS credentials,
+and (before provisioning) the prefix's permissions boundary, which only an administrator creates.
 
 Each check is injectable so tests fake it; boto3 is imported only when credentials are checked.
 """
@@ -9,7 +10,13 @@ import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pushpool.provision.errors import AwsCredentialsError, FargateRegionError, PulumiNotFoundError
+from pushpool.contracts import permissions_boundary_name
+from pushpool.provision.errors import (
+    AwsCredentialsError,
+    FargateRegionError,
+    PermissionsBoundaryMissingError,
+    PulumiNotFoundError,
+)
 from pushpool.provision.specs import ProvisionEvent
 
 # Regions where ECS on Fargate is offered (AWS Regional Services List, "AWS Fargate (ECS)").
@@ -81,13 +88,43 @@ def sts_caller_identity(region: str) -> dict[str, str]:
     return {"account": str(identity["Account"]), "arn": str(identity["Arn"])}
 
 
+# region name prefix -> partition (every other region is in "aws")
+PARTITIONS = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"))
+
+
+def iam_policy_exists(region: str, arn: str) -> bool:
+    """``iam:GetPolicy``; False when the policy is missing or this identity may not read it."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        boto3.session.Session(region_name=region).client("iam").get_policy(PolicyArn=arn)
+    except (ClientError, BotoCoreError):
+        return False
+    return True
+
+
 @dataclass
 class Preflight:
-    """The three things that must hold before Pulumi runs. Injected, so tests fake each one."""
+    """What must hold before Pulumi runs. Injected, so tests fake each one."""
 
     which: Callable[[str], str | None] = shutil.which
     caller_identity: Callable[[str], Mapping[str, str]] = sts_caller_identity
     fargate_regions: Sequence[str] = FARGATE_REGIONS
+    policy_exists: Callable[[str, str], bool] = iam_policy_exists
+
+    def check_boundary(
+        self, region: str, account: str, prefix: str, on_event: Callable[[ProvisionEvent], None]
+    ) -> None:
+        """The stack's roles carry ``<prefix>-permissions-boundary``; the stack never creates it
+        (the deployer must not be able to write its own ceiling), so say who does when missing.
+        There is no emulator target here: ``pushpool dev`` makes its tables itself and runs no
+        Pulumi, so nothing local needs the boundary."""
+        partition = next((p for r, p in PARTITIONS if region.startswith(r)), "aws")
+        arn = f"arn:{partition}:iam::{account}:policy/{permissions_boundary_name(prefix)}"
+        if not self.policy_exists(region, arn):
+            raise PermissionsBoundaryMissingError(arn, prefix)
+        on_event(ProvisionEvent("check", f"Permissions boundary: {arn}"))
 
     def run(self, region: str, on_event: Callable[[ProvisionEvent], None]) -> str:
         """Return the AWS account id, or raise the error that names the fix."""

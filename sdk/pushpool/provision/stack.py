@@ -70,7 +70,9 @@ def provision_pool(
     if problem:  # before any AWS call or build: the rule the Pulumi program applies
         raise ValidationError(problem)
     emit = on_event or _ignore
-    account = (preflight or Preflight()).run(region, emit)
+    checks = preflight or Preflight()
+    account = checks.run(region, emit)
+    checks.check_boundary(region, account, prefix, emit)
     stacks = driver or PulumiAutomationDriver(
         on_warning=lambda m: emit(ProvisionEvent("warning", m))
     )
