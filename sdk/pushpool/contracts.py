@@ -219,9 +219,3 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 # what fits of a run in RunTask's overrides (8,192 characters in all, environment included)
 MAX_RUN_SPEC_CHARS = 6_000
-
-
-def secrets_prefix(prefix: str, pool: str) -> str:
-    """Secrets Manager secret and SSM parameter names a pool's flows may read (``<prefix>/<pool>/``;
-    an SSM parameter adds a leading ``/``). IAM allows a pool's task role these and no others."""
-    return f"{prefix}/{pool}/"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import subprocess
 import threading
 import time
@@ -249,8 +250,14 @@ def play_task(clients: Clients, store: Store, run_id: str) -> int:
 
     handle_task_event(store, event("RUNNING", 2), logs)
     output = io.StringIO()
+    root = logging.getLogger("pushpool")
+    saved = (list(root.handlers), root.level, root.propagate)
     with contextlib.redirect_stdout(output):
-        code = runner.execute(RunSpec.from_text(env[contracts.ENV_RUN_SPEC]))
+        runner.configure_logging()  # the container's logging, to its (captured) stdout
+        try:
+            code = runner.execute(RunSpec.from_text(env[contracts.ENV_RUN_SPEC]))
+        finally:
+            root.handlers[:], root.level, root.propagate = saved
     logs.ensure_stream(run.log_group, run.log_stream)
     logs.write(
         run.log_group,

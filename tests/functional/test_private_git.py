@@ -13,17 +13,27 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from pushpool import flow, services
 from pushpool.aws.clients import Clients, reset_default_clients
 from pushpool.aws.dynamodb import Store
+from pushpool.cli.main import app
 from pushpool.core.models import Deployment, WorkPool
 from pushpool.core.sources import GitSource
+from pushpool.core.states import StateType
+from pushpool.core.templates import with_defaults
+from pushpool.core.updates import PoolUpdate
 from pushpool.dispatch import Dispatcher
-from pushpool.errors import NotFoundError, PushpoolError, SourceError, ValidationError
+from pushpool.errors import (
+    JobVariablesError,
+    NotFoundError,
+    PushpoolError,
+    SourceError,
+    ValidationError,
+)
 from pushpool.flows.sources import fetch_code
-from pushpool.runtime import runner
-from tests.functional.helpers import HELLO, POOL, PREFIX, stored_items
+from tests.functional.helpers import HELLO, POOL, PREFIX, all_tasks, play_task, stored_items
 from tests.git_server import PrivateGit
 
 SECRET = f"{PREFIX}/{POOL}/github-token"
@@ -115,9 +125,65 @@ def test_a_secret_held_token_clones_at_deploy_and_at_run_time_and_is_stored_nowh
 
     run = services.create_run(store, deployment.full_name, parameters={"name": "Ada"})
     assert dispatcher.tick().dispatched == [run.id]
-    assert runner.execute(run.id, store) == 0
+    assert play_task(clients, store, run.id) == 0
+    assert store.get_run(run.id).state is StateType.COMPLETED
+    assert_nowhere_in_aws(clients, store, run.id, token)
+
+
+def test_a_pools_default_credentials_serve_deployments_that_name_none(
+    store: Store,
+    pool: WorkPool,
+    dispatcher: Dispatcher,
+    private_repo: tuple[str, str],
+    private_git: PrivateGit,
+    clients: Clients,
+) -> None:
+    url, _ = private_repo
+    template = with_defaults(pool.base_job_template, {"git_credentials": SECRET})
+    services.update_pool(store, POOL, PoolUpdate(base_job_template=template))
+    deployment = deploy(url, SECRET, store)
+    # the deployment names no credentials: the pool's default is what its runs use
+    source = deployment.source.model_copy(update={"credentials": None})
+    store.put_deployment(deployment.model_copy(update={"source": source}))
+    run = services.create_run(store, deployment.full_name, parameters={"name": "Ada"})
+    assert dispatcher.tick().dispatched == [run.id]
+
+    assert play_task(clients, store, run.id) == 0
+    assert_nowhere_in_aws(clients, store, run.id, private_git.token)
+
+
+def test_a_pools_default_credentials_must_be_its_own_secrets(store: Store, pool: WorkPool) -> None:
+    template = with_defaults(pool.base_job_template, {"git_credentials": "shared/github-token"})
+    with pytest.raises(JobVariablesError, match=r"'git_credentials'.*outside work pool"):
+        services.update_pool(store, POOL, PoolUpdate(base_job_template=template))
+
+
+def assert_nowhere_in_aws(clients: Clients, store: Store, run_id: str, token: str) -> None:
+    """The token is in no table item, task definition, DescribeTasks output, log stream, nor in
+    `pushpool run inspect -o json`."""
+    places: dict[str, str] = {}
     for table in (store.settings.control_table, store.settings.runs_table):
-        assert token not in json.dumps(stored_items(clients, table))
+        places[table] = json.dumps(stored_items(clients, table), default=str)
+    ecs = clients("ecs")
+    for arn in ecs.list_task_definitions()["taskDefinitionArns"]:
+        places[arn] = json.dumps(ecs.describe_task_definition(taskDefinition=arn), default=str)
+    places["DescribeTasks"] = json.dumps(all_tasks(clients), default=str)
+    logs = clients("logs")
+    for group in logs.describe_log_groups()["logGroups"]:
+        name = group["logGroupName"]
+        for stream in logs.describe_log_streams(logGroupName=name)["logStreams"]:
+            events = logs.get_log_events(logGroupName=name, logStreamName=stream["logStreamName"])
+            places[f"{name} {stream['logStreamName']}"] = json.dumps(events["events"])
+    assert any("Cloned" in text for key, text in places.items() if key.startswith("/")), places
+    reset_default_clients()  # the CLI builds its own, for this prefix
+    inspected = CliRunner().invoke(
+        app, ["run", "inspect", run_id, "-o", "json"], env={"PUSHPOOL_PREFIX": PREFIX}
+    )
+    reset_default_clients()
+    assert inspected.exit_code == 0, inspected.output
+    places["run inspect -o json"] = inspected.output
+    leaks = [where for where, text in places.items() if any(f in text for f in forms_of(token))]
+    assert leaks == []
 
 
 def test_an_ssm_parameter_or_a_json_secret_can_hold_the_token(
@@ -193,7 +259,7 @@ def test_the_runner_fails_the_run_in_one_line_when_the_secret_is_gone(
     run = services.create_run(store, deployment.full_name)
     assert dispatcher.tick().dispatched == [run.id]
 
-    assert runner.execute(run.id, store) == 1
+    assert play_task(clients, store, run.id) == 1
 
     failed = store.get_run(run.id)
     message = failed.state_history[-1].message

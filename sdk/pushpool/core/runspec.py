@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pushpool import contracts
 from pushpool.core.models import Deployment, FlowRun
-from pushpool.core.sources import CodeSource
+from pushpool.core.sources import CodeSource, GitSource
 from pushpool.core.states import StateType
 from pushpool.errors import ValidationError
 
@@ -36,7 +36,13 @@ class RunSpec(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
-    def of(cls, run: FlowRun, deployment: Deployment, source: CodeSource | None = None) -> RunSpec:
+    def of(
+        cls, run: FlowRun, deployment: Deployment, git_credentials: str | None = None
+    ) -> RunSpec:
+        """``git_credentials``: the pool's default token reference, for a git source naming none."""
+        source = deployment.source
+        if isinstance(source, GitSource) and not source.credentials and git_credentials:
+            source = source.model_copy(update={"credentials": git_credentials})
         return cls(
             run_id=run.id,
             run_name=run.name,
@@ -44,7 +50,7 @@ class RunSpec(BaseModel):
             deployment=run.deployment,
             attempt=run.attempt,
             entrypoint=deployment.entrypoint,
-            source=source or deployment.source,
+            source=source,
             parameters=run.parameters,
         )
 

@@ -275,7 +275,7 @@ class Dispatcher:
         claim in batches (one claim transaction each), as many as the pool showed room for and
         spread over the workers."""
         room = Room(pool)
-        trust = Trust(pool)
+        trust = Trust(pool, self.settings.prefix)
         units: list[list[DueRun]] = []
         claims: list[DueRun] = []
         # a record may come twice in one stream batch; a transaction may hold an item only once

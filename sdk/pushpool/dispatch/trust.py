@@ -23,8 +23,9 @@ log = logging.getLogger("pushpool.dispatch")
 class Trust:
     """One pool's checks for one pass; a deployment's variables are checked once per pass."""
 
-    def __init__(self, pool: WorkPool) -> None:
+    def __init__(self, pool: WorkPool, prefix: str) -> None:
         self.pool = pool
+        self.prefix = prefix
         self._checked: dict[tuple[str, str, str], str | None] = {}
 
     def problem(self, item: DueRun, deployment: Deployment | None) -> str | None:
@@ -53,7 +54,9 @@ class Trust:
         )
         if key not in self._checked:
             try:
-                check_job(self.pool, deployment.job_variables, item.run.job_variables)
+                check_job(
+                    self.pool, deployment.job_variables, item.run.job_variables, prefix=self.prefix
+                )
                 self._checked[key] = None
             except ValidationError as exc:
                 self._checked[key] = f"Refused at dispatch: {exc}"

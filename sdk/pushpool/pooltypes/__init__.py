@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pushpool.core import templates
+from pushpool.core.credentials import pool_problem
 from pushpool.core.models import WorkPool
 from pushpool.core.ports import Infrastructure, Store
-from pushpool.errors import TemplateError
+from pushpool.errors import JobVariablesError, TemplateError
 from pushpool.pooltypes.base import PoolTypeUnit
 from pushpool.pooltypes.ecs import EcsPushType
 
@@ -46,12 +47,19 @@ def default_base_job_template(name: str = DEFAULT_POOL_TYPE) -> dict[str, Any]:
     return pool_type(name).default_base_job_template()
 
 
-def check_job(pool: WorkPool, *layers: dict[str, Any] | None) -> dict[str, Any]:
-    """Refuse variables the pool locked, validate job variables against the pool's schema, then
-    the rendered configuration against what its type's infrastructure accepts. Returns the
-    merged variables."""
+def check_job(
+    pool: WorkPool, *layers: dict[str, Any] | None, prefix: str | None = None
+) -> dict[str, Any]:
+    """Refuse variables the pool locked, validate job variables against the pool's schema (and a
+    ``git_credentials`` reference against the pool's secrets, given the ``prefix``), then the
+    rendered configuration against what its type's infrastructure accepts. Returns the merged
+    variables."""
     templates.check_locked(pool.base_job_template, pool.name, *layers)
     merged = templates.validate_job_variables(pool.base_job_template, *layers)
+    credentials = merged.get("git_credentials")
+    problem = pool_problem(credentials, prefix, pool.name) if credentials and prefix else None
+    if problem:
+        raise JobVariablesError(f"Job variable 'git_credentials': {problem}")
     context = templates.run_context(pool.name, None, "deployment")
     config = templates.render_job_configuration(pool.base_job_template, merged, context)
     pool_type(pool.type).check_configuration(config)

@@ -37,7 +37,7 @@ def save_deployment(
             f"`pushpool queue create {deployment.queue} --pool {pool.name}` or use "
             f"{DEFAULT_QUEUE!r}."
         )
-    check_job(pool, deployment.job_variables)
+    check_job(pool, deployment.job_variables, prefix=store.settings.prefix)
     _check_credentials(deployment, store.settings.prefix)
     schema = deployment.parameter_schema
     if schema and deployment.parameters:

@@ -38,7 +38,7 @@ def create_pool(
         )
     )
     _check_name_with_prefix(store, name)
-    _check_template(pool)
+    _check_template(pool, store.settings.prefix)
     return store.create_pool(pool, overwrite=overwrite)
 
 
@@ -72,7 +72,10 @@ def update_pool(store: Store, name: str, changes: PoolUpdate) -> WorkPool:
     """Change only what ``changes`` gives; a new template is checked first."""
     if changes.base_job_template is not None:
         current = store.get_pool(name)
-        _check_template(current.model_copy(update={"base_job_template": changes.base_job_template}))
+        _check_template(
+            current.model_copy(update={"base_job_template": changes.base_job_template}),
+            store.settings.prefix,
+        )
     return store.update_pool(name, changes)
 
 
@@ -109,6 +112,8 @@ def _check_name_with_prefix(store: Store, name: str) -> None:
         raise ValidationError(problem)
 
 
-def _check_template(pool: WorkPool) -> None:
+def _check_template(pool: WorkPool, prefix: str) -> None:
     templates.check_template(pool.base_job_template)
-    check_job(pool)  # its own defaults must pass its own schema and its type's checks
+    check_job(
+        pool, prefix=prefix
+    )  # its own defaults must pass its own schema and its type's checks

@@ -31,7 +31,7 @@ def create_run(
     pool = store.get_pool(deployment.pool)
     merged = {**deployment.parameters, **(parameters or {})}
     validate_parameters(deployment.parameter_schema, merged, deployment.flow_name)
-    check_job(pool, deployment.job_variables, job_variables or {})
+    check_job(pool, deployment.job_variables, job_variables or {}, prefix=store.settings.prefix)
     when = scheduled_at or (now() + start_in if start_in else now())
     run = FlowRun(
         deployment=deployment.full_name,

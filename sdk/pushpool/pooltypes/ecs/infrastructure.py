@@ -85,7 +85,7 @@ class EcsInfrastructure:
         )
         context = templates.run_context(pool.name, run, deployment.name)
         config = templates.render_job_configuration(pool.base_job_template, variables, context)
-        spec = RunSpec.of(run, deployment)
+        spec = RunSpec.of(run, deployment, variables.get("git_credentials"))
         runner_env = {**self.settings.runner_environment(), contracts.ENV_RUN_SPEC: spec.to_text()}
         request = build_launch(config, run, region=self.settings.region, runner_env=runner_env)
         if request.needs_network:

@@ -87,6 +87,12 @@ VARIABLES: dict[str, Any] = {
         "task_role_arn": variable(
             ["string", "null"], "Task role ARN", "Task role: what the flow's code may call."
         ),
+        "git_credentials": variable(
+            ["string", "null"],
+            "Git credentials",
+            "Secret (or ssm:/parameter) under <prefix>/<pool>/ holding the token for private "
+            "repositories, for deployments whose source names none.",
+        ),
         "launch_type": variable(
             "string",
             "Launch type",
