@@ -56,8 +56,9 @@ def test_bad_run_input_is_rejected_before_any_write(cli: Cli, flows_repo: Path) 
 def test_default_base_job_template_prints_json(cli: Cli) -> None:
     result = cli("pool", "get-default-base-job-template", "--type", "ecs:push")
     template = json.loads(result.stdout)
-    assert set(template) == {"job_configuration", "variables"}
+    assert set(template) == {"job_configuration", "variables", "locked_variables"}
     assert "launch_type" in template["variables"]["properties"]
+    assert template["locked_variables"] == ["task_role_arn", "execution_role_arn"]
 
 
 def test_emulator_claims_are_all_or_nothing(emulator: Emulator) -> None:
