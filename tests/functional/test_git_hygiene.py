@@ -31,14 +31,6 @@ def f():
 """
 
 
-@pytest.fixture
-def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "scratch"
-    folder.mkdir()
-    monkeypatch.setattr("tempfile.tempdir", str(folder))
-    return folder
-
-
 def assert_one_clean_line(exc: BaseException) -> None:
     assert "\n" not in str(exc), str(exc)
     text = "".join(traceback.format_exception(exc))

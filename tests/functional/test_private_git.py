@@ -50,15 +50,6 @@ def default_clients_in_the_mock(clients: Clients) -> Iterator[None]:
 
 
 @pytest.fixture
-def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Where temporary folders go during the test, so that leftovers can be seen."""
-    folder = tmp_path / "scratch"
-    folder.mkdir()
-    monkeypatch.setattr("tempfile.tempdir", str(folder))
-    return folder
-
-
-@pytest.fixture
 def private_repo(private_git: PrivateGit, clients: Clients) -> tuple[str, str]:
     """A private repository holding hello.py, its token in the pool's secret: (URL, commit)."""
     clients("secretsmanager").create_secret(Name=SECRET, SecretString=private_git.token)
