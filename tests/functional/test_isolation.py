@@ -25,7 +25,7 @@ from pushpool.core.templates import with_defaults
 from pushpool.core.timeutil import iso, now
 from pushpool.core.updates import PoolUpdate
 from pushpool.dispatch import Dispatcher
-from pushpool.errors import JobVariablesError
+from pushpool.errors import JobVariablesError, ValidationError
 from pushpool.pooltypes import default_base_job_template
 from tests.functional.helpers import all_tasks, stored_items
 
@@ -152,3 +152,14 @@ def test_the_pool_itself_sets_its_locked_variables(
     services.update_pool(store, GUARD, PoolUpdate(base_job_template=template))
     deployment = deploy(store, "nightly", GUARD)
     assert services.create_run(store, deployment.full_name).state is StateType.SCHEDULED
+
+
+def test_parameters_too_large_for_a_tasks_overrides_are_refused_before_anything_is_written(
+    store: Store, pools: tuple[WorkPool, WorkPool]
+) -> None:
+    """The runner is given its run in RunTask's overrides (8 KiB in all): what cannot fit is
+    refused at creation, naming the size and the fix, not failed at launch."""
+    deployment = deploy(store, "nightly", GUARD)
+    with pytest.raises(ValidationError, match=r"Parameters take 10,0\d\d characters.*by reference"):
+        services.create_run(store, deployment.full_name, parameters={"blob": "x" * 10_000})
+    assert store.list_runs(pool=GUARD) == []

@@ -11,6 +11,7 @@ from pushpool.core.credentials import pool_problem
 from pushpool.core.models import DEFAULT_QUEUE, Deployment
 from pushpool.core.params import validate_parameters
 from pushpool.core.ports import Store
+from pushpool.core.runspec import check_parameters_fit
 from pushpool.core.updates import DeploymentUpdate
 from pushpool.errors import NotFoundError, ValidationError
 from pushpool.pooltypes import check_job
@@ -39,6 +40,7 @@ def save_deployment(
         )
     check_job(pool, deployment.job_variables, prefix=store.settings.prefix)
     _check_credentials(deployment, store.settings.prefix)
+    check_parameters_fit(deployment.parameters)
     schema = deployment.parameter_schema
     if schema and deployment.parameters:
         _check_known(schema, deployment.parameters, deployment.flow_name)

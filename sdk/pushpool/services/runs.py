@@ -10,6 +10,7 @@ from pushpool.core.models import FlowRun
 from pushpool.core.params import validate_parameters
 from pushpool.core.ports import Infrastructure, Store
 from pushpool.core.rules import blocked_reason, deployment_block
+from pushpool.core.runspec import check_parameters_fit
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import now
 from pushpool.errors import ConflictError, ValidationError
@@ -31,6 +32,7 @@ def create_run(
     pool = store.get_pool(deployment.pool)
     merged = {**deployment.parameters, **(parameters or {})}
     validate_parameters(deployment.parameter_schema, merged, deployment.flow_name)
+    check_parameters_fit(merged)
     check_job(pool, deployment.job_variables, job_variables or {}, prefix=store.settings.prefix)
     when = scheduled_at or (now() + start_in if start_in else now())
     run = FlowRun(
