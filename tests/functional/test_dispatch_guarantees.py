@@ -389,7 +389,7 @@ def test_a_task_that_started_just_at_the_deadline_is_left_alone(
 ) -> None:
     run, _ = launch()
     clock.advance(seconds=store.settings.start_deadline_seconds + 1)
-    (stale,) = store.due_runs(POOL, clock())  # read before the runner reports RUNNING
+    (stale,) = store.due_runs(POOL, clock())  # read before the task's RUNNING event moved it
     store.transition(store.get_run(run.id), StateType.RUNNING, message="runner")
 
     dispatcher.dispatch_items(store.get_pool(POOL), [stale], TickReport())

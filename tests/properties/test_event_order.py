@@ -1,5 +1,6 @@
-"""Property: ECS task events (at least once, any order) and the runner's own reports, applied in
-any interleaving with duplicates, never move a run backwards and give its slot back exactly once.
+"""Property: ECS task events (at least once, any order, the only reports of a run: the runner writes
+nothing) and a user's cancel, applied in any interleaving with duplicates, never move a run
+backwards, end it as its exit code says, and give its slot back exactly once.
 
 moto in-process (``mock_aws``); hypothesis draws the interleavings.
 """
@@ -92,17 +93,18 @@ def apply(store: Store, run_id: str, action: tuple[Any, ...]) -> None:
         return
     current = store.get_run(run_id)
     with contextlib.suppress(ConflictError):
-        store.transition(current, action[1], message="runner")
+        store.transition(current, action[1], message="cancel asked")
 
 
-ACTIONS = st.sampled_from(["running_event", "stopped_event", "runner_running", "runner_end"])
+ACTIONS = st.sampled_from(["running_event", "stopped_event", "cancel"])
+ENDS = {0: StateType.COMPLETED, 1: StateType.FAILED, 137: StateType.CRASHED}
 
 
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    order=st.permutations(["running_event", "stopped_event", "runner_running", "runner_end"]),
+    order=st.permutations(["running_event", "stopped_event", "cancel"]),
     duplicates=st.lists(ACTIONS, max_size=4),
     exit_code=st.sampled_from([0, 1, 137]),
 )
@@ -110,12 +112,10 @@ def test_no_interleaving_moves_a_run_backwards(
     store: Store, order: list[str], duplicates: list[str], exit_code: int
 ) -> None:
     run = launched_run(store)
-    runner_end = StateType.COMPLETED if exit_code == 0 else StateType.FAILED
     actions = {
         "running_event": ("event", event(run, "RUNNING", 2, None)),
         "stopped_event": ("event", event(run, "STOPPED", 3, exit_code)),
-        "runner_running": ("runner", StateType.RUNNING),
-        "runner_end": ("runner", runner_end),
+        "cancel": ("cancel", StateType.CANCELLING),
     }
     seen = [store.get_run(run.id).state]
     for name in [*order, *duplicates]:
@@ -131,5 +131,6 @@ def test_no_interleaving_moves_a_run_backwards(
     assert final.is_final
     assert not final.slot_held
     assert store.get_pool("p").active_runs == 0  # released exactly once, whoever finished it
+    assert final.state in (ENDS[exit_code], StateType.CANCELLED)
     if final.state is StateType.CRASHED:
         assert f"exit code {exit_code}" in final.state_message
