@@ -84,9 +84,10 @@ def resume(name: str) -> None:
 @app.command()
 @handle_errors
 def delete(name: str) -> None:
-    """Delete a deployment (its runs stay)."""
-    client().delete_deployment(name)
-    console.print(f"Deleted deployment {name!r}.")
+    """Delete a deployment: its scheduled runs are cancelled, its other runs stay."""
+    cancelled = client().delete_deployment(name)
+    note = f"; cancelled {cancelled} scheduled run(s)" if cancelled else ""
+    console.print(f"Deleted deployment {name!r}{note}.")
 
 
 @app.command()
@@ -140,6 +141,14 @@ def run(
     from pushpool.cli.watch import exit_code_for, watch_run
 
     final = watch_run(pushpool, logs(), flow_run.id, timeout=watch_timeout)
+    if not final.is_final:
+        waiting = pushpool.why_waiting(final)
+        exit_with_error(
+            f"Stopped watching flow run {final.name!r} after {watch_timeout:g}s; it is still "
+            f"{final.state}"
+            + (f" ({waiting})" if waiting else "")
+            + f". Follow it with: pushpool run logs {final.id} --follow"
+        )
     console.print(
         f"Flow run {final.name!r} finished in state {styled_state(final.state)}"
         + (f": {final.state_message}" if final.state_message else "")

@@ -14,6 +14,7 @@ from pushpool.core.ports import Store
 from pushpool.core.updates import DeploymentUpdate
 from pushpool.errors import NotFoundError, ValidationError
 from pushpool.pooltypes import check_job
+from pushpool.services.cleanup import DEPLOYMENT_DELETED, cancel_scheduled
 from pushpool.services.schedules import (
     AnySchedule,
     check_schedules,
@@ -87,7 +88,11 @@ def resume_deployment(store: Store, full_name: str) -> Deployment:
     return resumed
 
 
-def delete_deployment(store: Store, full_name: str) -> None:
-    store.get_deployment(full_name)
+def delete_deployment(store: Store, full_name: str) -> int:
+    """Delete it and its schedules, then cancel its SCHEDULED runs ("Cancelled: deployment
+    deleted"). Deleted first, so that a dispatcher claiming one of them meanwhile finds it gone
+    and fails the run rather than launching it. Returns how many runs were cancelled."""
+    deployment = store.get_deployment(full_name)
     clear_schedules(store, full_name)
     store.delete_deployment(full_name)
+    return cancel_scheduled(store, deployment.pool, full_name, DEPLOYMENT_DELETED)

@@ -12,7 +12,7 @@ from pushpool.core.ports import Infrastructure, Store
 from pushpool.core.rules import blocked_reason, deployment_block
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import now
-from pushpool.errors import ConflictError, ValidationError
+from pushpool.errors import ConflictError, NotFoundError, ValidationError
 from pushpool.pooltypes import check_job
 
 
@@ -48,33 +48,54 @@ def create_run(
     return store.create_run(run)
 
 
-def cancel_run(store: Store, infrastructure: Infrastructure | None, run_id: str) -> FlowRun:
+def cancel_run(
+    store: Store, infrastructure: Infrastructure | None, run_id: str, *, reason: str = ""
+) -> FlowRun:
     """SCHEDULED -> CANCELLED at once; launched runs -> CANCELLING, their task stopped, and the
-    task's STOPPED event (or the runner's SIGTERM handling) finishes them as CANCELLED."""
-    run = store.get_run(run_id)
+    task's STOPPED event (or the runner's SIGTERM handling) finishes them as CANCELLED.
+    ``reason`` (default: the user asked) is what the run's state message says."""
+    run = store.get_run(check_run_id(run_id))
     if run.is_final:
         raise ValidationError(f"Run {run_id} is already {run.state}; nothing to cancel.")
     if run.state is StateType.SCHEDULED or (run.state is StateType.PENDING and not run.task_arn):
         try:
-            return store.transition(run, StateType.CANCELLED, message="Cancelled before launch")
+            return store.transition(
+                run, StateType.CANCELLED, message=reason or "Cancelled before launch"
+            )
         except ConflictError:
             run = store.get_run(run_id)  # launched meanwhile: fall through to stop the task
     if run.state is not StateType.CANCELLING:
-        run = store.transition(run, StateType.CANCELLING, message="Cancellation requested")
+        run = store.transition(
+            run, StateType.CANCELLING, message=reason or "Cancellation requested"
+        )
     if run.task_arn and infrastructure is not None:
-        infrastructure.stop(run, f"Cancelled by user (run {run.id})")
+        infrastructure.stop(run, reason or f"Cancelled by user (run {run.id})")
     return run
+
+
+def check_run_id(run_id: str) -> str:
+    """A run id given by hand: not empty (DynamoDB would answer with its own words)."""
+    if not isinstance(run_id, str) or not run_id.strip():
+        raise ValidationError(
+            f"Run id {run_id!r} is empty. Pass a run's id, from `pushpool run ls`."
+        )
+    return run_id.strip()
 
 
 def why_waiting(store: Store, run: FlowRun) -> str | None:
     """For a SCHEDULED run: why it has not launched yet, in words."""
     if run.state is not StateType.SCHEDULED:
         return None
+    try:
+        pool = store.get_pool(run.pool)
+    except NotFoundError:
+        return f"its work pool {run.pool!r} was deleted; it will not launch"
+    deployment = store.find_deployment(run.deployment)
+    if deployment is None:
+        return f"its deployment {run.deployment!r} was deleted; it will not launch"
     if run.scheduled_at > now():
         return f"scheduled for {run.scheduled_at.isoformat()}"
     if run.backoff_until and run.backoff_until > now():
         return f"AWS pushed back; backing off until {run.backoff_until.isoformat()}"
-    pool = store.get_pool(run.pool)
-    deployment = store.find_deployment(run.deployment)
     reason = blocked_reason(pool, run.queue, deployment) or deployment_block(deployment)
     return reason or "due: waiting for the dispatcher"
