@@ -21,6 +21,7 @@ from pushpool.core.ports import Infrastructure, Store
 from pushpool.core.schedules import Cron, Interval, RRule
 from pushpool.core.states import StateType
 from pushpool.core.updates import PoolUpdate, QueueUpdate
+from pushpool.core.validation import validated
 from pushpool.errors import NotFoundError
 from pushpool.pooltypes import DEFAULT_POOL_TYPE, pool_type
 
@@ -54,7 +55,7 @@ class Client:
 
     def update_pool(self, name: str, **changes: Any) -> WorkPool:
         """Only the fields given change (``PoolUpdate``'s: paused, concurrency_limit, ...)."""
-        return services.update_pool(self.store, name, PoolUpdate(**changes))
+        return services.update_pool(self.store, name, validated(lambda: PoolUpdate(**changes)))
 
     def pause_pool(self, name: str) -> WorkPool:
         return services.pause_pool(self.store, name)
@@ -82,7 +83,8 @@ class Client:
         return services.create_queue(self.store, pool, name, **options)
 
     def update_queue(self, pool: str, name: str, **changes: Any) -> WorkPool:
-        return services.update_queue(self.store, pool, name, QueueUpdate(**changes))
+        update = validated(lambda: QueueUpdate(**changes))
+        return services.update_queue(self.store, pool, name, update)
 
     def pause_queue(self, pool: str, name: str) -> WorkPool:
         return services.pause_queue(self.store, pool, name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any, NoReturn
 
 import typer
 from rich.table import Table
@@ -138,13 +139,18 @@ def run(
     if not watch:
         console.print(f"Follow it with: pushpool run logs {flow_run.id} --follow")
         return
+    _watch(pushpool, flow_run.id, watch_timeout)
+
+
+def _watch(pushpool: Any, run_id: str, timeout: float) -> NoReturn:
+    """Follow the run to its end, or say it stopped watching and why the run still waits."""
     from pushpool.cli.watch import exit_code_for, watch_run
 
-    final = watch_run(pushpool, logs(), flow_run.id, timeout=watch_timeout)
+    final = watch_run(pushpool, logs(), run_id, timeout=timeout)
     if not final.is_final:
         waiting = pushpool.why_waiting(final)
         exit_with_error(
-            f"Stopped watching flow run {final.name!r} after {watch_timeout:g}s; it is still "
+            f"Stopped watching flow run {final.name!r} after {timeout:g}s; it is still "
             f"{final.state}"
             + (f" ({waiting})" if waiting else "")
             + f". Follow it with: pushpool run logs {final.id} --follow"

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pushpool.core.credentials import pool_problem
+from pushpool.core.inputs import check_inputs
 from pushpool.core.models import DEFAULT_QUEUE, Deployment
 from pushpool.core.params import validate_parameters
 from pushpool.core.ports import Store
@@ -31,6 +32,7 @@ def save_deployment(
     schema and the schedules, then create or update; ``schedules`` (None: leave them as they
     are) become the deployment's. Nothing is written when anything is wrong. A redeploy keeps
     the deployment paused unless ``paused`` is given."""
+    check_inputs(parameters=deployment.parameters, job_variables=deployment.job_variables)
     pool = store.get_pool(deployment.pool)
     if deployment.queue not in pool.queues:
         raise NotFoundError(

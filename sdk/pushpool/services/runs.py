@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from pushpool.core.inputs import check_inputs
 from pushpool.core.models import FlowRun
 from pushpool.core.params import validate_parameters
 from pushpool.core.ports import Infrastructure, Store
@@ -27,12 +28,13 @@ def create_run(
     tags: list[str] | None = None,
 ) -> FlowRun:
     """Create a SCHEDULED run after checking parameters and job variables."""
+    check_inputs(parameters=parameters, job_variables=job_variables, tags=tags)
+    when = _when(scheduled_at, start_in)
     deployment = store.get_deployment(deployment_name)
     pool = store.get_pool(deployment.pool)
     merged = {**deployment.parameters, **(parameters or {})}
     validate_parameters(deployment.parameter_schema, merged, deployment.flow_name)
     check_job(pool, deployment.job_variables, job_variables or {}, prefix=store.settings.prefix)
-    when = scheduled_at or (now() + start_in if start_in else now())
     run = FlowRun(
         deployment=deployment.full_name,
         deployment_id=deployment.id,
@@ -46,6 +48,20 @@ def create_run(
         state_message="Scheduled" if when <= now() else f"Scheduled for {when.isoformat()}",
     )
     return store.create_run(run)
+
+
+def _when(scheduled_at: datetime | None, start_in: timedelta | None) -> datetime:
+    if scheduled_at is not None:
+        return scheduled_at
+    if start_in is None:
+        return now()
+    try:
+        return now() + start_in
+    except OverflowError:
+        raise ValidationError(
+            f"start_in {start_in} puts the run past the year 9999. Use a shorter delay, "
+            "e.g. --start-in 30d."
+        ) from None
 
 
 def cancel_run(
