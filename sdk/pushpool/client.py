@@ -21,6 +21,7 @@ from pushpool.core.ports import Infrastructure, Store
 from pushpool.core.schedules import Cron, Interval, RRule
 from pushpool.core.states import StateType
 from pushpool.core.updates import PoolUpdate, QueueUpdate
+from pushpool.core.validation import validated
 from pushpool.errors import NotFoundError
 from pushpool.pooltypes import DEFAULT_POOL_TYPE, pool_type
 
@@ -54,7 +55,7 @@ class Client:
 
     def update_pool(self, name: str, **changes: Any) -> WorkPool:
         """Only the fields given change (``PoolUpdate``'s: paused, concurrency_limit, ...)."""
-        return services.update_pool(self.store, name, PoolUpdate(**changes))
+        return services.update_pool(self.store, name, validated(lambda: PoolUpdate(**changes)))
 
     def pause_pool(self, name: str) -> WorkPool:
         return services.pause_pool(self.store, name)
@@ -68,8 +69,13 @@ class Client:
     def clear_pool_concurrency_limit(self, name: str) -> WorkPool:
         return services.clear_pool_concurrency_limit(self.store, name)
 
-    def delete_pool(self, name: str) -> None:
-        services.delete_pool(self.store, name)
+    def delete_pool(self, name: str, *, cascade: bool = False) -> list[str]:
+        """Refused while deployments target it, unless ``cascade`` (they are deleted, their
+        scheduled runs cancelled, the pool's tasks stopped). Returns the deployments deleted."""
+        infrastructure = self._infrastructure(name) if cascade else None
+        return services.delete_pool(
+            self.store, name, cascade=cascade, infrastructure=infrastructure
+        )
 
     # ---------------------------------------------------------------- queues
     def create_queue(self, pool: str, name: str, **options: Any) -> WorkPool:
@@ -77,7 +83,8 @@ class Client:
         return services.create_queue(self.store, pool, name, **options)
 
     def update_queue(self, pool: str, name: str, **changes: Any) -> WorkPool:
-        return services.update_queue(self.store, pool, name, QueueUpdate(**changes))
+        update = validated(lambda: QueueUpdate(**changes))
+        return services.update_queue(self.store, pool, name, update)
 
     def pause_queue(self, pool: str, name: str) -> WorkPool:
         return services.pause_queue(self.store, pool, name)
@@ -107,8 +114,9 @@ class Client:
     def resume_deployment(self, full_name: str) -> Deployment:
         return services.resume_deployment(self.store, full_name)
 
-    def delete_deployment(self, full_name: str) -> None:
-        services.delete_deployment(self.store, full_name)
+    def delete_deployment(self, full_name: str) -> int:
+        """Its scheduled runs are cancelled; returns how many."""
+        return services.delete_deployment(self.store, full_name)
 
     # ---------------------------------------------------------------- schedules
     def list_schedules(self, deployment: str) -> list[DeploymentSchedule]:
@@ -160,7 +168,7 @@ class Client:
         )
 
     def get_run(self, run_id: str) -> FlowRun:
-        return self.store.get_run(run_id)
+        return self.store.get_run(services.check_run_id(run_id))
 
     def list_runs(
         self,
@@ -170,10 +178,13 @@ class Client:
         deployment: str | None = None,
         limit: int = 50,
     ) -> list[FlowRun]:
-        return self.store.list_runs(pool=pool, state=state, deployment=deployment, limit=limit)
+        runs = self.store.list_runs(pool=pool, state=state, deployment=deployment, limit=limit)
+        if pool and not runs:
+            self.store.get_pool(pool)  # a deleted pool's runs are listed; an unknown pool is a typo
+        return runs
 
     def cancel_run(self, run_id: str) -> FlowRun:
-        run = self.store.get_run(run_id)
+        run = self.get_run(run_id)
         return services.cancel_run(self.store, self._infrastructure(run.pool), run_id)
 
     def why_waiting(self, run: FlowRun) -> str | None:

@@ -395,7 +395,7 @@ def test_a_run_whose_deployment_was_deleted_fails(
     report = dispatcher.tick()
 
     assert report.failed == [run.id]
-    assert "no longer exists" in store.get_run(run.id).state_message
+    assert f"deployment {FULL_NAME!r} was deleted" in store.get_run(run.id).state_message
     assert all_tasks(clients) == []
 
 

@@ -249,7 +249,7 @@ def test_policy_durations_must_be_positive(field: str, value: timedelta) -> None
     [("catchup", "sometimes", "catchup"), ("overlap", "queue", "overlap"), ("bogus", 1, "bogus")],
 )
 def test_unknown_policies_and_fields_are_named(field: str, value: Any, named: str) -> None:
-    assert schedule_error(lambda: Cron("0 * * * *", **{field: value})).startswith(f"{named}: ")
+    assert schedule_error(lambda: Cron("0 * * * *", **{field: value})).startswith(f"Cron {named!r}")
 
 
 # --- names -------------------------------------------------------------------------------------

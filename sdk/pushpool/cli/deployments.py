@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any, NoReturn
 
 import typer
 from rich.table import Table
@@ -84,9 +85,10 @@ def resume(name: str) -> None:
 @app.command()
 @handle_errors
 def delete(name: str) -> None:
-    """Delete a deployment (its runs stay)."""
-    client().delete_deployment(name)
-    console.print(f"Deleted deployment {name!r}.")
+    """Delete a deployment: its scheduled runs are cancelled, its other runs stay."""
+    cancelled = client().delete_deployment(name)
+    note = f"; cancelled {cancelled} scheduled run(s)" if cancelled else ""
+    console.print(f"Deleted deployment {name!r}{note}.")
 
 
 @app.command()
@@ -137,9 +139,22 @@ def run(
     if not watch:
         console.print(f"Follow it with: pushpool run logs {flow_run.id} --follow")
         return
+    _watch(pushpool, flow_run.id, watch_timeout)
+
+
+def _watch(pushpool: Any, run_id: str, timeout: float) -> NoReturn:
+    """Follow the run to its end, or say it stopped watching and why the run still waits."""
     from pushpool.cli.watch import exit_code_for, watch_run
 
-    final = watch_run(pushpool, logs(), flow_run.id, timeout=watch_timeout)
+    final = watch_run(pushpool, logs(), run_id, timeout=timeout)
+    if not final.is_final:
+        waiting = pushpool.why_waiting(final)
+        exit_with_error(
+            f"Stopped watching flow run {final.name!r} after {timeout:g}s; it is still "
+            f"{final.state}"
+            + (f" ({waiting})" if waiting else "")
+            + f". Follow it with: pushpool run logs {final.id} --follow"
+        )
     console.print(
         f"Flow run {final.name!r} finished in state {styled_state(final.state)}"
         + (f": {final.state_message}" if final.state_message else "")

@@ -10,6 +10,19 @@ from pushpool.contracts import DISPATCHER_SERVICE, TASK_EVENTS_SERVICE
 from pushpool.dev.emulator import Emulator
 from pushpool.display import console
 
+# the repository's own example: examples/deploy.py deploys examples/hello.py's `my-flow` as
+# `hello-deploy` (tests/unit/test_dev_hint.py checks that these files and names exist)
+EXAMPLE_DEPLOY = "examples/deploy.py"
+EXAMPLE_DEPLOYMENT = "my-flow/hello-deploy"
+START_HINT = "\n".join(
+    f"    {line}"
+    for line in (
+        "pushpool create my-pool",
+        f"python {EXAMPLE_DEPLOY} . my-pool",
+        f"pushpool deployment run '{EXAMPLE_DEPLOYMENT}' --param name=Ada --watch",
+    )
+)
+
 
 def quiet_logs() -> None:
     """Handler JSON logs and EMF metrics would drown the console: keep warnings, no EMF.
@@ -33,10 +46,7 @@ def serve(port: int = 4566, tick: float = 1.0) -> None:
     console.print("\nIn another terminal, point the CLI and SDK at it:\n")
     for line in emulator.server.export_lines():
         console.print(f"    {line}")
-    console.print(
-        "\nThen: pushpool create my-pool; python deploy.py; "
-        "pushpool deployment run 'my-flow/my-deployment' --watch\n"
-    )
+    console.print(f"\nThen, from a pushpool checkout:\n\n{START_HINT}\n")
     try:
         while True:
             time.sleep(1)

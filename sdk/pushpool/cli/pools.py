@@ -140,12 +140,19 @@ def resume(name: str) -> None:
 
 @app.command()
 @handle_errors
-def delete(name: str, yes: bool = typer.Option(False, "--yes", "-y")) -> None:
-    """Delete a pool (its AWS stack is removed with `pushpool destroy`)."""
+def delete(
+    name: str,
+    yes: bool = typer.Option(False, "--yes", "-y"),
+    cascade: bool = typer.Option(
+        False, "--cascade", help="Delete its deployments too, cancel their runs, stop its tasks."
+    ),
+) -> None:
+    """Delete a pool with no deployments (its AWS stack is removed with `pushpool destroy`)."""
     if not yes:
         typer.confirm(f"Delete work pool {name!r}?", abort=True)
-    client().delete_pool(name)
-    console.print(f"Deleted work pool {name!r}.")
+    deleted = client().delete_pool(name, cascade=cascade)
+    also = f" and its deployments {', '.join(repr(d) for d in deleted)}" if deleted else ""
+    console.print(f"Deleted work pool {name!r}{also}.")
 
 
 @app.command("set-concurrency-limit")

@@ -95,6 +95,9 @@ def run_quickstart(keep: bool = False) -> int:
             console.print(f"[red]Quickstart failed:[/] {exc}")
             return 1
         took = time.monotonic() - started
+        if not final.is_final:
+            console.print(f"[red]Quickstart stopped watching after 120s:[/] run is {final.state}.")
+            return 1
         console.print(
             f"\nFlow run {final.name!r} finished in state {styled_state(final.state)} "
             f"({took:.1f}s in all)."

@@ -19,6 +19,7 @@ from pushpool.core.schedules import Schedule
 from pushpool.core.sources import CodeSource, ImageSource
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import Timestamp, now
+from pushpool.core.validation import OneLineErrors
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 # queue names are DynamoDB document path segments (queues.<name>.active_runs): no dots
@@ -47,7 +48,7 @@ class State(_Model):
     message: str = Field(default="", description="Why, in words: errors, stop reasons, exit codes.")
 
 
-class WorkQueue(_Model):
+class WorkQueue(_Model, OneLineErrors):
     """A queue inside a pool: deployments target a queue; lower priority numbers launch first."""
 
     name: str = Field(description="Queue name, unique within its pool.")
@@ -70,7 +71,7 @@ class WorkQueue(_Model):
         return value
 
 
-class WorkPool(_Model):
+class WorkPool(_Model, OneLineErrors):
     """A typed pool of infrastructure with a base job template that deployments inherit."""
 
     name: str = Field(description="Pool name, unique in the account and region.")
@@ -121,7 +122,7 @@ class CollisionStrategy(StrEnum):
     CANCEL_NEW = "CANCEL_NEW"  # is cancelled
 
 
-class Deployment(_Model):
+class Deployment(_Model, OneLineErrors):
     """A flow, its code and its defaults, registered to run on a work pool."""
 
     id: str = Field(default_factory=lambda: str(uuid.uuid4()), description="Stable identifier.")

@@ -37,6 +37,11 @@ def backoff(throttled: int, rng: Callable[[], float] = random.random) -> timedel
     return timedelta(seconds=ceiling * (0.5 + rng() / 2))
 
 
+def deployment_deleted(deployment: str) -> str:
+    """Why a run whose deployment is gone fails at its claim, before any launch."""
+    return f"Failed before launch: its deployment {deployment!r} was deleted. Nothing was launched."
+
+
 def is_late(run: FlowRun, now: datetime) -> bool:
     """SCHEDULED more than :data:`LATE_AFTER` past its time: shown as Late (a view, not a state)."""
     return run.state is StateType.SCHEDULED and run.scheduled_at < now - LATE_AFTER

@@ -48,7 +48,12 @@ def parse_duration(text: str) -> timedelta:
             f"Cannot read duration {text!r}. Use a number with a unit: 20s, 10m, 2h or 1d."
         )
     number, unit = match.groups()
-    return timedelta(seconds=float(number) * _UNIT_SECONDS[unit or "s"])
+    try:
+        return timedelta(seconds=float(number) * _UNIT_SECONDS[unit or "s"])
+    except OverflowError:
+        raise ValueError(
+            f"Duration {text!r} is too long (at most {timedelta.max.days} days). Use a shorter one."
+        ) from None
 
 
 Timestamp = Annotated[

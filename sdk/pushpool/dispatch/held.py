@@ -13,7 +13,7 @@ from pushpool.core.models import CollisionStrategy, Deployment, FlowRun, WorkPoo
 from pushpool.core.outcomes import ClaimOutcome, RunOutcome
 from pushpool.core.ports import Infrastructure, Store
 from pushpool.core.records import Claim, DueRun
-from pushpool.core.rules import holds_for
+from pushpool.core.rules import deployment_deleted, holds_for
 from pushpool.core.schedules import Overlap
 from pushpool.core.states import StateType
 from pushpool.dispatch.launching import Launching, OutOfTime
@@ -144,7 +144,5 @@ class HeldClaims:
     def _gone(self, item: DueRun) -> RunOutcome:
         claim = self.store.claim(item, at=self.launching.clock(), lease=self.launching.lease)
         if claim.outcome is ClaimOutcome.CLAIMED and claim.run is not None:
-            return self.launching.fail(
-                claim.run, f"Deployment {item.deployment!r} no longer exists."
-            )
+            return self.launching.fail(claim.run, deployment_deleted(item.deployment))
         return RunOutcome.of_claim(claim.outcome)

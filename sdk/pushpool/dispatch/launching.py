@@ -20,7 +20,7 @@ from pushpool.core.models import Deployment, FlowRun, WorkPool
 from pushpool.core.outcomes import ClaimOutcome, RunOutcome
 from pushpool.core.ports import Infrastructure, Store
 from pushpool.core.records import Claim, DueRun, Launched
-from pushpool.core.rules import backoff
+from pushpool.core.rules import backoff, deployment_deleted
 from pushpool.core.states import StateType
 from pushpool.dispatch.report import TickReport
 from pushpool.errors import (
@@ -92,7 +92,7 @@ class Launching:
             return RunOutcome.of_claim(claim.outcome)
         deployment = deployments.get(item.deployment)
         if deployment is None:
-            return self.fail(claim.run, f"Deployment {item.deployment!r} no longer exists.")
+            return self.fail(claim.run, deployment_deleted(item.deployment))
         if out_of_time():
             return self.hand_back(claim.run)
         return self.start(claim.run, pool, infrastructure, deployment)
@@ -113,7 +113,7 @@ class Launching:
             return RunOutcome.TAKEN
         deployment = deployments.get(due.deployment)
         if deployment is None:
-            return self.fail(claim.run, f"Deployment {due.deployment!r} no longer exists.")
+            return self.fail(claim.run, deployment_deleted(due.deployment))
         started = self.start(claim.run, pool, infrastructure, deployment, adopt=True)
         if not isinstance(started, Launched):
             return started

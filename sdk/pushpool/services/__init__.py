@@ -28,7 +28,7 @@ from pushpool.services.queues import (
     set_queue_priority,
     update_queue,
 )
-from pushpool.services.runs import cancel_run, create_run, why_waiting
+from pushpool.services.runs import cancel_run, check_run_id, create_run, why_waiting
 from pushpool.services.schedules import (
     add_schedule,
     backfill,
@@ -41,6 +41,7 @@ __all__ = [
     "add_schedule",
     "backfill",
     "cancel_run",
+    "check_run_id",
     "clear_pool_concurrency_limit",
     "clear_schedules",
     "create_pool",

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pushpool.core.credentials import pool_problem
+from pushpool.core.inputs import check_inputs
 from pushpool.core.models import DEFAULT_QUEUE, Deployment
 from pushpool.core.params import validate_parameters
 from pushpool.core.ports import Store
@@ -15,6 +16,7 @@ from pushpool.core.runspec import check_parameters_fit
 from pushpool.core.updates import DeploymentUpdate
 from pushpool.errors import NotFoundError, ValidationError
 from pushpool.pooltypes import check_job
+from pushpool.services.cleanup import DEPLOYMENT_DELETED, cancel_scheduled
 from pushpool.services.schedules import (
     AnySchedule,
     check_schedules,
@@ -31,6 +33,7 @@ def save_deployment(
     schema and the schedules, then create or update; ``schedules`` (None: leave them as they
     are) become the deployment's. Nothing is written when anything is wrong. A redeploy keeps
     the deployment paused unless ``paused`` is given."""
+    check_inputs(parameters=deployment.parameters, job_variables=deployment.job_variables)
     pool = store.get_pool(deployment.pool)
     if deployment.queue not in pool.queues:
         raise NotFoundError(
@@ -89,7 +92,11 @@ def resume_deployment(store: Store, full_name: str) -> Deployment:
     return resumed
 
 
-def delete_deployment(store: Store, full_name: str) -> None:
-    store.get_deployment(full_name)
+def delete_deployment(store: Store, full_name: str) -> int:
+    """Delete it and its schedules, then cancel its SCHEDULED runs ("Cancelled: deployment
+    deleted"). Deleted first, so that a dispatcher claiming one of them meanwhile finds it gone
+    and fails the run rather than launching it. Returns how many runs were cancelled."""
+    deployment = store.get_deployment(full_name)
     clear_schedules(store, full_name)
     store.delete_deployment(full_name)
+    return cancel_scheduled(store, deployment.pool, full_name, DEPLOYMENT_DELETED)

@@ -7,11 +7,13 @@ from typing import Any
 from pushpool.contracts import resource_base_problem
 from pushpool.core import templates
 from pushpool.core.models import WorkPool
-from pushpool.core.ports import Store
+from pushpool.core.ports import Infrastructure, Store
 from pushpool.core.updates import PoolUpdate
 from pushpool.core.validation import validated
-from pushpool.errors import ValidationError
+from pushpool.errors import NotFoundError, ValidationError
 from pushpool.pooltypes import DEFAULT_POOL_TYPE, check_job, default_base_job_template, pool_type
+from pushpool.services.cleanup import stop_active
+from pushpool.services.deployments import delete_deployment
 
 
 def create_pool(
@@ -25,8 +27,16 @@ def create_pool(
     overwrite: bool = False,
 ) -> WorkPool:
     """Create a pool whose template (the type's default unless given) passes its own schema and
-    its type's checks; with ``overwrite`` update an existing one (counters and queues kept)."""
+    its type's checks; with ``overwrite`` update an existing one: only what is given changes (its
+    template, limit and description stay unless given; counters and queues are kept)."""
     unit = _unit(pool_type)
+    current = _existing(store, name) if overwrite else None
+    if current is not None and current.type == unit.name:
+        base_job_template = base_job_template or current.base_job_template
+        concurrency_limit = (
+            current.concurrency_limit if concurrency_limit is None else concurrency_limit
+        )
+        description = description or current.description
     template = base_job_template or unit.default_base_job_template()
     pool = validated(
         lambda: WorkPool(
@@ -97,8 +107,37 @@ def clear_pool_concurrency_limit(store: Store, name: str) -> WorkPool:
     return store.update_pool(name, PoolUpdate(concurrency_limit=None))
 
 
-def delete_pool(store: Store, name: str) -> None:
+def delete_pool(
+    store: Store,
+    name: str,
+    *,
+    cascade: bool = False,
+    infrastructure: Infrastructure | None = None,
+) -> list[str]:
+    """Refuse while deployments target the pool, unless ``cascade``: then delete them (their
+    SCHEDULED runs cancelled), stop the pool's active tasks through ``infrastructure`` (its
+    type's), and delete the pool. Runs stay readable. Returns the deployments deleted."""
+    store.get_pool(name)
+    names = sorted(d.full_name for d in store.list_deployments() if d.pool == name)
+    if names and not cascade:
+        shown = ", ".join(repr(n) for n in names[:5]) + (", ..." if len(names) > 5 else "")
+        raise ValidationError(
+            f"Work pool {name!r} has {len(names)} deployment(s): {shown}. Delete them first, or "
+            "use --cascade to delete them too (their scheduled runs cancelled, tasks stopped)."
+        )
+    for full_name in names:
+        delete_deployment(store, full_name)
+    if cascade:
+        stop_active(store, infrastructure, name)
     store.delete_pool(name)
+    return names
+
+
+def _existing(store: Store, name: str) -> WorkPool | None:
+    try:
+        return store.get_pool(name)
+    except NotFoundError:
+        return None
 
 
 def _unit(name: str) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from pushpool.core.inputs import check_inputs
 from pushpool.core.models import FlowRun
 from pushpool.core.params import validate_parameters
 from pushpool.core.ports import Infrastructure, Store
@@ -13,7 +14,7 @@ from pushpool.core.rules import blocked_reason, deployment_block
 from pushpool.core.runspec import check_parameters_fit
 from pushpool.core.states import StateType
 from pushpool.core.timeutil import now
-from pushpool.errors import ConflictError, ValidationError
+from pushpool.errors import ConflictError, NotFoundError, ValidationError
 from pushpool.pooltypes import check_job
 
 
@@ -28,13 +29,14 @@ def create_run(
     tags: list[str] | None = None,
 ) -> FlowRun:
     """Create a SCHEDULED run after checking parameters and job variables."""
+    check_inputs(parameters=parameters, job_variables=job_variables, tags=tags)
+    when = _when(scheduled_at, start_in)
     deployment = store.get_deployment(deployment_name)
     pool = store.get_pool(deployment.pool)
     merged = {**deployment.parameters, **(parameters or {})}
     validate_parameters(deployment.parameter_schema, merged, deployment.flow_name)
     check_parameters_fit(merged)
     check_job(pool, deployment.job_variables, job_variables or {}, prefix=store.settings.prefix)
-    when = scheduled_at or (now() + start_in if start_in else now())
     run = FlowRun(
         deployment=deployment.full_name,
         deployment_id=deployment.id,
@@ -50,33 +52,68 @@ def create_run(
     return store.create_run(run)
 
 
-def cancel_run(store: Store, infrastructure: Infrastructure | None, run_id: str) -> FlowRun:
+def _when(scheduled_at: datetime | None, start_in: timedelta | None) -> datetime:
+    if scheduled_at is not None:
+        return scheduled_at
+    if start_in is None:
+        return now()
+    try:
+        return now() + start_in
+    except OverflowError:
+        raise ValidationError(
+            f"start_in {start_in} puts the run past the year 9999. Use a shorter delay, "
+            "e.g. --start-in 30d."
+        ) from None
+
+
+def cancel_run(
+    store: Store, infrastructure: Infrastructure | None, run_id: str, *, reason: str = ""
+) -> FlowRun:
     """SCHEDULED -> CANCELLED at once; launched runs -> CANCELLING, their task stopped, and the
-    task's STOPPED event (or the runner's SIGTERM handling) finishes them as CANCELLED."""
-    run = store.get_run(run_id)
+    task's STOPPED event (or the runner's SIGTERM handling) finishes them as CANCELLED.
+    ``reason`` (default: the user asked) is what the run's state message says."""
+    run = store.get_run(check_run_id(run_id))
     if run.is_final:
         raise ValidationError(f"Run {run_id} is already {run.state}; nothing to cancel.")
     if run.state is StateType.SCHEDULED or (run.state is StateType.PENDING and not run.task_arn):
         try:
-            return store.transition(run, StateType.CANCELLED, message="Cancelled before launch")
+            return store.transition(
+                run, StateType.CANCELLED, message=reason or "Cancelled before launch"
+            )
         except ConflictError:
             run = store.get_run(run_id)  # launched meanwhile: fall through to stop the task
     if run.state is not StateType.CANCELLING:
-        run = store.transition(run, StateType.CANCELLING, message="Cancellation requested")
+        run = store.transition(
+            run, StateType.CANCELLING, message=reason or "Cancellation requested"
+        )
     if run.task_arn and infrastructure is not None:
-        infrastructure.stop(run, f"Cancelled by user (run {run.id})")
+        infrastructure.stop(run, reason or f"Cancelled by user (run {run.id})")
     return run
+
+
+def check_run_id(run_id: str) -> str:
+    """A run id given by hand: not empty (DynamoDB would answer with its own words)."""
+    if not isinstance(run_id, str) or not run_id.strip():
+        raise ValidationError(
+            f"Run id {run_id!r} is empty. Pass a run's id, from `pushpool run ls`."
+        )
+    return run_id.strip()
 
 
 def why_waiting(store: Store, run: FlowRun) -> str | None:
     """For a SCHEDULED run: why it has not launched yet, in words."""
     if run.state is not StateType.SCHEDULED:
         return None
+    try:
+        pool = store.get_pool(run.pool)
+    except NotFoundError:
+        return f"its work pool {run.pool!r} was deleted; it will not launch"
+    deployment = store.find_deployment(run.deployment)
+    if deployment is None:
+        return f"its deployment {run.deployment!r} was deleted; it will not launch"
     if run.scheduled_at > now():
         return f"scheduled for {run.scheduled_at.isoformat()}"
     if run.backoff_until and run.backoff_until > now():
         return f"AWS pushed back; backing off until {run.backoff_until.isoformat()}"
-    pool = store.get_pool(run.pool)
-    deployment = store.find_deployment(run.deployment)
     reason = blocked_reason(pool, run.queue, deployment) or deployment_block(deployment)
     return reason or "due: waiting for the dispatcher"

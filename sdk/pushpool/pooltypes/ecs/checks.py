@@ -1,5 +1,6 @@
 """What ECS and Fargate would refuse, checked on a rendered job configuration before anything is
-written: a task definition with containers, task sizes Fargate offers, secrets given as ARNs.
+written: a task definition with containers, task sizes Fargate offers, secrets given as ARNs,
+environment variable names and labels (task tags) AWS accepts.
 
 Run when a pool is created (on its defaults), when a deployment is saved and a run is created (on
 the merged variables), and again when a run is launched. Pure: no I/O.
@@ -24,6 +25,10 @@ FARGATE_MEMORY: dict[int, tuple[int, ...]] = {
     16384: tuple(range(32768, 122880 + 1, 8192)),
 }
 SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]*:\d*:\S+$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # what a shell, and so the runner, can read
+# ECS task tags: pushpool adds its own five (run id and name, deployment, flow, pool) to 50; keys
+# and values over AWS's lengths are cut at launch (``launch.run_tags``), not refused
+USER_TAGS_MAX = 45
 
 
 def check_configuration(config: Mapping[str, Any]) -> None:
@@ -41,6 +46,33 @@ def check_configuration(config: Mapping[str, Any]) -> None:
     if "FARGATE" in (taskdef.get("requiresCompatibilities") or []):
         check_fargate_size(cpu, memory)
     check_secrets(config.get("secrets") or {})
+    check_env(config.get("env") or {})
+    check_labels(config.get("labels") or {})
+
+
+def check_env(env: Mapping[str, Any]) -> None:
+    """Environment variable names ECS passes on and a process can read."""
+    for name in env:
+        if not isinstance(name, str) or not ENV_NAME.match(name):
+            raise JobVariablesError(
+                f"Environment variable name {name!r} is not allowed: it must match "
+                "[A-Za-z_][A-Za-z0-9_]* (letters, digits and '_', not starting with a digit). "
+                'Rename it, e.g. --job-variable \'env={"MY_VAR": "value"}\'.'
+            )
+
+
+def check_labels(labels: Mapping[str, Any]) -> None:
+    """Labels become ECS task tags: what AWS refuses of them, checked before a run exists."""
+    if len(labels) > USER_TAGS_MAX:
+        raise JobVariablesError(
+            f"{len(labels)} labels given; a task takes at most {USER_TAGS_MAX} besides pushpool's "
+            "own tags. Remove some."
+        )
+    for key in labels:
+        if str(key).lower().startswith("aws:"):
+            raise JobVariablesError(
+                f"Label {key!r} starts with 'aws:', which AWS reserves for its own tags. Rename it."
+            )
 
 
 def whole_number(value: Any, name: str) -> int | None:

@@ -51,17 +51,18 @@ def add_metric(
 
 
 def log_metrics(metrics: Metrics) -> Callable[[Handler], Handler]:
-    """Powertools' ``log_metrics`` when metrics are on; when off, nothing (its flush would warn
-    of an empty set at every invocation, as in ``pushpool dev``)."""
+    """Publish the invocation's metrics when there are any: Powertools' own ``log_metrics`` warns
+    "No application metrics to publish" at every invocation that added none (a quiet tick, every
+    invocation of ``pushpool dev`` with metrics off), filling the logs."""
 
     def decorate(handler: Handler) -> Handler:
-        published = metrics.log_metrics(handler)
-
         @functools.wraps(handler)
         def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
-            if is_metrics_disabled():
+            try:
                 return handler(event, context)
-            return published(event, context)
+            finally:
+                if not is_metrics_disabled() and metrics.metric_set:
+                    metrics.flush_metrics()
 
         return invoke
 
