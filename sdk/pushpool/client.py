@@ -16,16 +16,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pushpool import services
-from pushpool.core.models import Deployment, DeploymentSchedule, FlowRun, WorkPool
-from pushpool.core.ports import Infrastructure, Store
-from pushpool.core.schedules import Cron, Interval, RRule
+from pushpool.core.models import Deployment, DeploymentSchedule, FlowRun, WorkPool, WorkQueue
 from pushpool.core.states import StateType
 from pushpool.core.updates import PoolUpdate, QueueUpdate
 from pushpool.errors import NotFoundError
-from pushpool.pooltypes import DEFAULT_POOL_TYPE, pool_type
 
 if TYPE_CHECKING:
     from pushpool.aws.clients import Clients
+    from pushpool.core.ports import Infrastructure, Store
+    from pushpool.core.schedules import Cron, Interval, RRule
 
 
 class Client:
@@ -90,6 +89,13 @@ class Client:
 
     def set_queue_priority(self, pool: str, name: str, priority: int) -> WorkPool:
         return services.set_queue_priority(self.store, pool, name, priority)
+
+    def get_queue(self, pool: str, name: str) -> WorkQueue:
+        return services.get_queue(self.store, pool, name)
+
+    def delete_queue(self, pool: str, name: str) -> WorkPool:
+        """Refused while the queue is the default, a deployment's, or has runs waiting or active."""
+        return services.delete_queue(self.store, pool, name)
 
     # ---------------------------------------------------------------- deployments
     def get_deployment(self, full_name: str) -> Deployment:
@@ -160,7 +166,8 @@ class Client:
         )
 
     def get_run(self, run_id: str) -> FlowRun:
-        return self.store.get_run(run_id)
+        """``run_id``: the id, a unique prefix of it (8 characters or more) or the run's name."""
+        return services.resolve_run(self.store, run_id)
 
     def list_runs(
         self,
@@ -173,8 +180,8 @@ class Client:
         return self.store.list_runs(pool=pool, state=state, deployment=deployment, limit=limit)
 
     def cancel_run(self, run_id: str) -> FlowRun:
-        run = self.store.get_run(run_id)
-        return services.cancel_run(self.store, self._infrastructure(run.pool), run_id)
+        run = self.get_run(run_id)
+        return services.cancel_run(self.store, self._infrastructure(run.pool), run.id)
 
     def why_waiting(self, run: FlowRun) -> str | None:
         return services.why_waiting(self.store, run)
@@ -182,6 +189,7 @@ class Client:
     def _infrastructure(self, pool_name: str) -> Infrastructure | None:
         """What stops a run's task: its pool type's infrastructure."""
         from pushpool.aws.clients import default_clients
+        from pushpool.pooltypes import DEFAULT_POOL_TYPE, pool_type
 
         try:
             kind = self.store.get_pool(pool_name).type
