@@ -167,3 +167,28 @@ def test_prefect_nouns_are_the_same_groups() -> None:
     for alias, noun in (("work-pool", "pool"), ("work-queue", "queue"), ("flow-run", "run")):
         assert set(commands[alias].commands) == set(commands[noun].commands)
     assert "create" in commands["pool"].commands
+
+
+# ---------------------------------------------------------------- start-up
+def _loaded_after(statement: str) -> set[str]:
+    import os
+    import subprocess
+    import sys
+
+    code = f"import sys\n{statement}\nprint(' '.join(sorted(sys.modules)))"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return set(done.stdout.split())
+
+
+def test_cli_start_up_leaves_heavy_modules_to_the_commands_that_need_them() -> None:
+    """`pushpool --help` needs typer and rich only; a read (`pool ls`) adds boto3 and the models,
+    never the checks that only writes run (jsonschema, pool types, services, schedules' maths)."""
+    help_only = _loaded_after("import pushpool.cli.main")
+    assert not {"pydantic", "boto3", "botocore", "jsonschema"} & help_only
+    read = _loaded_after("import pushpool.cli.main, pushpool.client, pushpool.aws.dynamodb")
+    assert "pydantic" in read
+    heavy = {"jsonschema", "pushpool.services", "pushpool.pooltypes", "cronsim"}
+    assert not heavy & read, heavy & read
