@@ -13,20 +13,27 @@ The CLI's commands are each argument parsing, one call of this client, and rende
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from pushpool import services
-from pushpool.core.models import Deployment, DeploymentSchedule, FlowRun, WorkPool
-from pushpool.core.ports import Infrastructure, Store
-from pushpool.core.schedules import Cron, Interval, RRule
+from pushpool.core.models import Deployment, DeploymentSchedule, FlowRun, WorkPool, WorkQueue
 from pushpool.core.states import StateType
 from pushpool.core.updates import PoolUpdate, QueueUpdate
 from pushpool.core.validation import validated
 from pushpool.errors import NotFoundError
-from pushpool.pooltypes import DEFAULT_POOL_TYPE, pool_type
 
 if TYPE_CHECKING:
     from pushpool.aws.clients import Clients
+    from pushpool.core.ports import Infrastructure, Store
+    from pushpool.core.schedules import Cron, Interval, RRule
+
+
+def _services() -> ModuleType:
+    """The service functions, loaded at the first write: a read command (``pushpool pool ls``)
+    needs none of their checks (jsonschema, pool types, schedules)."""
+    from pushpool import services
+
+    return services
 
 
 class Client:
@@ -45,7 +52,7 @@ class Client:
     def create_pool(self, name: str, **options: Any) -> WorkPool:
         """``pool_type``, ``base_job_template``, ``concurrency_limit``, ``description``,
         ``overwrite``: see :func:`pushpool.services.create_pool`."""
-        return services.create_pool(self.store, name, **options)
+        return _services().create_pool(self.store, name, **options)
 
     def get_pool(self, name: str) -> WorkPool:
         return self.store.get_pool(name)
@@ -55,48 +62,55 @@ class Client:
 
     def update_pool(self, name: str, **changes: Any) -> WorkPool:
         """Only the fields given change (``PoolUpdate``'s: paused, concurrency_limit, ...)."""
-        return services.update_pool(self.store, name, validated(lambda: PoolUpdate(**changes)))
+        return _services().update_pool(self.store, name, validated(lambda: PoolUpdate(**changes)))
 
     def pause_pool(self, name: str) -> WorkPool:
-        return services.pause_pool(self.store, name)
+        return _services().pause_pool(self.store, name)
 
     def resume_pool(self, name: str) -> WorkPool:
-        return services.resume_pool(self.store, name)
+        return _services().resume_pool(self.store, name)
 
     def set_pool_concurrency_limit(self, name: str, limit: int) -> WorkPool:
-        return services.set_pool_concurrency_limit(self.store, name, limit)
+        return _services().set_pool_concurrency_limit(self.store, name, limit)
 
     def clear_pool_concurrency_limit(self, name: str) -> WorkPool:
-        return services.clear_pool_concurrency_limit(self.store, name)
+        return _services().clear_pool_concurrency_limit(self.store, name)
 
     def delete_pool(self, name: str, *, cascade: bool = False) -> list[str]:
         """Refused while deployments target it, unless ``cascade`` (they are deleted, their
         scheduled runs cancelled, the pool's tasks stopped). Returns the deployments deleted."""
         infrastructure = self._infrastructure(name) if cascade else None
-        return services.delete_pool(
+        return _services().delete_pool(
             self.store, name, cascade=cascade, infrastructure=infrastructure
         )
 
     # ---------------------------------------------------------------- queues
     def create_queue(self, pool: str, name: str, **options: Any) -> WorkPool:
         """``priority``, ``concurrency_limit``, ``description``."""
-        return services.create_queue(self.store, pool, name, **options)
+        return _services().create_queue(self.store, pool, name, **options)
 
     def update_queue(self, pool: str, name: str, **changes: Any) -> WorkPool:
         update = validated(lambda: QueueUpdate(**changes))
-        return services.update_queue(self.store, pool, name, update)
+        return _services().update_queue(self.store, pool, name, update)
 
     def pause_queue(self, pool: str, name: str) -> WorkPool:
-        return services.pause_queue(self.store, pool, name)
+        return _services().pause_queue(self.store, pool, name)
 
     def resume_queue(self, pool: str, name: str) -> WorkPool:
-        return services.resume_queue(self.store, pool, name)
+        return _services().resume_queue(self.store, pool, name)
 
     def set_queue_concurrency_limit(self, pool: str, name: str, limit: int) -> WorkPool:
-        return services.set_queue_concurrency_limit(self.store, pool, name, limit)
+        return _services().set_queue_concurrency_limit(self.store, pool, name, limit)
 
     def set_queue_priority(self, pool: str, name: str, priority: int) -> WorkPool:
-        return services.set_queue_priority(self.store, pool, name, priority)
+        return _services().set_queue_priority(self.store, pool, name, priority)
+
+    def get_queue(self, pool: str, name: str) -> WorkQueue:
+        return _services().get_queue(self.store, pool, name)
+
+    def delete_queue(self, pool: str, name: str) -> WorkPool:
+        """Refused while the queue is the default, a deployment's, or has runs waiting or active."""
+        return _services().delete_queue(self.store, pool, name)
 
     # ---------------------------------------------------------------- deployments
     def get_deployment(self, full_name: str) -> Deployment:
@@ -106,17 +120,17 @@ class Client:
         return self.store.list_deployments()
 
     def save_deployment(self, deployment: Deployment) -> tuple[Deployment, bool]:
-        return services.save_deployment(self.store, deployment)
+        return _services().save_deployment(self.store, deployment)
 
     def pause_deployment(self, full_name: str) -> Deployment:
-        return services.pause_deployment(self.store, full_name)
+        return _services().pause_deployment(self.store, full_name)
 
     def resume_deployment(self, full_name: str) -> Deployment:
-        return services.resume_deployment(self.store, full_name)
+        return _services().resume_deployment(self.store, full_name)
 
     def delete_deployment(self, full_name: str) -> int:
         """Its scheduled runs are cancelled; returns how many."""
-        return services.delete_deployment(self.store, full_name)
+        return _services().delete_deployment(self.store, full_name)
 
     # ---------------------------------------------------------------- schedules
     def list_schedules(self, deployment: str) -> list[DeploymentSchedule]:
@@ -126,25 +140,25 @@ class Client:
     def add_schedule(
         self, deployment: str, schedule: Cron | Interval | RRule
     ) -> DeploymentSchedule:
-        return services.add_schedule(self.store, deployment, schedule)
+        return _services().add_schedule(self.store, deployment, schedule)
 
     def pause_schedule(self, deployment: str, slug: str) -> DeploymentSchedule:
-        return services.set_schedule_active(self.store, deployment, slug, False)
+        return _services().set_schedule_active(self.store, deployment, slug, False)
 
     def resume_schedule(self, deployment: str, slug: str) -> DeploymentSchedule:
-        return services.set_schedule_active(self.store, deployment, slug, True)
+        return _services().set_schedule_active(self.store, deployment, slug, True)
 
     def delete_schedule(self, deployment: str, slug: str) -> None:
-        services.delete_schedule(self.store, deployment, slug)
+        _services().delete_schedule(self.store, deployment, slug)
 
     def clear_schedules(self, deployment: str) -> int:
         self.store.get_deployment(deployment)
-        return services.clear_schedules(self.store, deployment)
+        return _services().clear_schedules(self.store, deployment)
 
     def backfill(
         self, deployment: str, start: datetime, end: datetime, slug: str | None = None
     ) -> list[FlowRun]:
-        return services.backfill(self.store, deployment, start, end, slug)
+        return _services().backfill(self.store, deployment, start, end, slug)
 
     # ---------------------------------------------------------------- runs
     def create_run(
@@ -157,7 +171,7 @@ class Client:
         start_in: timedelta | None = None,
         tags: list[str] | None = None,
     ) -> FlowRun:
-        return services.create_run(
+        return _services().create_run(
             self.store,
             deployment,
             parameters=parameters,
@@ -168,7 +182,8 @@ class Client:
         )
 
     def get_run(self, run_id: str) -> FlowRun:
-        return self.store.get_run(services.check_run_id(run_id))
+        """``run_id``: the id, a unique prefix of it (8 characters or more) or the run's name."""
+        return _services().resolve_run(self.store, run_id)
 
     def list_runs(
         self,
@@ -185,14 +200,15 @@ class Client:
 
     def cancel_run(self, run_id: str) -> FlowRun:
         run = self.get_run(run_id)
-        return services.cancel_run(self.store, self._infrastructure(run.pool), run_id)
+        return _services().cancel_run(self.store, self._infrastructure(run.pool), run.id)
 
     def why_waiting(self, run: FlowRun) -> str | None:
-        return services.why_waiting(self.store, run)
+        return _services().why_waiting(self.store, run)
 
     def _infrastructure(self, pool_name: str) -> Infrastructure | None:
         """What stops a run's task: its pool type's infrastructure."""
         from pushpool.aws.clients import default_clients
+        from pushpool.pooltypes import DEFAULT_POOL_TYPE, pool_type
 
         try:
             kind = self.store.get_pool(pool_name).type

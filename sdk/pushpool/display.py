@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from pushpool.core.models import Deployment, State
 from pushpool.core.states import StateType
+
+if TYPE_CHECKING:  # the models (pydantic) load with the first command that reads something
+    from pushpool.core.models import Deployment, State
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)

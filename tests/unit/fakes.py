@@ -105,6 +105,17 @@ class MemoryStore:
                 raise NotFoundError(f"Queue {queue!r} not found in pool {pool!r}.")
             return self._set_queue(found, found.queues[queue].model_copy(update=changes.changes()))
 
+    def delete_queue(self, pool: str, queue: str) -> WorkPool:
+        with self._lock:
+            found = self.get_pool(pool)
+            if queue not in found.queues:
+                raise NotFoundError(f"Queue {queue!r} not found in pool {pool!r}.")
+            if found.queues[queue].active_runs:
+                raise ConflictError(f"Queue {queue!r} has active runs.")
+            kept = {k: v for k, v in found.queues.items() if k != queue}
+            self.pools[pool] = found.model_copy(update={"queues": kept})
+            return self.pools[pool]
+
     def _set_queue(self, pool: WorkPool, queue: WorkQueue) -> WorkPool:
         updated = pool.model_copy(update={"queues": {**pool.queues, queue.name: queue}})
         self.pools[pool.name] = updated
@@ -166,6 +177,11 @@ class MemoryStore:
             if run_id not in self.runs:
                 raise NotFoundError(f"Flow run {run_id!r} not found.")
             return self.runs[run_id]
+
+    def find_runs(self, ref: str, *, limit: int = 10) -> list[FlowRun]:
+        with self._lock:
+            found = [r for r in self.runs.values() if r.id.startswith(ref) or r.name == ref]
+            return found[:limit]
 
     def list_runs(
         self,

@@ -101,33 +101,22 @@ def run(
         None, "--job-variable", "-jv", help="Job variable KEY=VALUE for this run (repeat)."
     ),
     start_in: str | None = typer.Option(None, "--start-in", help="Delay, e.g. 20s, 10m, 2h."),
+    start_at: str | None = typer.Option(
+        None, "--start-at", help="When: an ISO time (local unless it has a zone) or 'tomorrow 9am'."
+    ),
     watch: bool = typer.Option(False, "--watch", "-w", help="Follow states and logs to the end."),
     watch_timeout: float = typer.Option(3600, "--watch-timeout", help="Seconds to watch at most."),
     output: Output = OutputOption,
 ) -> None:
-    """Create a flow run of a deployment."""
-    from pushpool.core.params import parse_assignments
-    from pushpool.core.timeutil import parse_duration
-
-    parameters = parse_assignments(param, "parameter")
-    if params:
-        try:
-            loaded = json.loads(params)
-        except ValueError as exc:
-            exit_with_error(f"--params is not valid JSON: {exc}")
-        if not isinstance(loaded, dict):
-            exit_with_error('--params must be a JSON object, e.g. \'{"name": "Ada"}\'.')
-        parameters = {**loaded, **parameters}
-    try:
-        delay = parse_duration(start_in) if start_in else None
-    except ValueError as exc:
-        exit_with_error(str(exc))
+    """Create a flow run of a deployment (now, after --start-in, or at --start-at)."""
+    parameters = _parameters(param, params)
+    when = _when(start_in, start_at)
     pushpool = client()
     flow_run = pushpool.create_run(
         name,
         parameters=parameters,
-        job_variables=parse_assignments(job_variable, "job variable"),
-        start_in=delay,
+        job_variables=_assignments(job_variable, "job variable"),
+        **when,
     )
     if output is Output.json and not watch:
         print_json(flow_run.model_dump(mode="json"))
@@ -160,3 +149,40 @@ def _watch(pushpool: Any, run_id: str, timeout: float) -> NoReturn:
         + (f": {final.state_message}" if final.state_message else "")
     )
     raise typer.Exit(exit_code_for(final))
+
+
+def _assignments(items: list[str] | None, what: str) -> dict[str, Any]:
+    from pushpool.core.params import parse_assignments
+
+    return parse_assignments(items, what)
+
+
+def _parameters(param: list[str] | None, params: str | None) -> dict[str, Any]:
+    """--param k=v (repeat) over --params JSON."""
+    parameters = _assignments(param, "parameter")
+    if not params:
+        return parameters
+    try:
+        loaded = json.loads(params)
+    except ValueError as exc:
+        exit_with_error(f"--params is not valid JSON: {exc}")
+    if not isinstance(loaded, dict):
+        exit_with_error('--params must be a JSON object, e.g. \'{"name": "Ada"}\'.')
+    return {**loaded, **parameters}
+
+
+def _when(start_in: str | None, start_at: str | None) -> dict[str, Any]:
+    """``create_run``'s timing arguments from --start-in or --start-at (not both)."""
+    from pushpool.core.timeutil import parse_duration, parse_moment
+
+    if start_in and start_at:
+        exit_with_error(
+            f"Pass --start-in {start_in!r} or --start-at {start_at!r}, not both: one sets a "
+            "delay, the other a time."
+        )
+    try:
+        if start_at:
+            return {"scheduled_at": parse_moment(start_at)}
+        return {"start_in": parse_duration(start_in)} if start_in else {}
+    except (ValueError, OverflowError) as exc:
+        exit_with_error(str(exc))

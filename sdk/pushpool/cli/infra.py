@@ -15,7 +15,7 @@ from pushpool.errors import PushpoolError
 
 app = typer.Typer(
     no_args_is_help=True,
-    help="The AWS side: the IAM documents an administrator creates before provisioning.",
+    help="The AWS side: policy, the IAM documents an administrator creates before provisioning.",
 )
 
 

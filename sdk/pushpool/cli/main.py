@@ -19,6 +19,29 @@ app.add_typer(queues.app, name="queue")
 app.add_typer(deployments.app, name="deployment")
 app.add_typer(runs.app, name="run")
 app.add_typer(infra.app, name="infra")
+# Prefect's nouns, so its users' muscle memory works: `pushpool work-pool ls`, `flow-run logs`
+for alias, group in (("work-pool", pools), ("work-queue", queues), ("flow-run", runs)):
+    app.add_typer(group.app, name=alias, hidden=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"pushpool {version('pushpool')}")
+        except PackageNotFoundError:  # a source checkout on the path, not installed
+            typer.echo("pushpool (not installed: running from source)")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    show_version: bool = typer.Option(
+        False, "--version", "-V", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Self-hosted push work pools on AWS: every flow run is its own ECS Fargate task."""
 
 
 @app.command()

@@ -12,7 +12,11 @@ from rich.table import Table
 from pushpool.cli.common import Output, OutputOption, client, exit_with_error, handle_errors
 from pushpool.display import console, print_json
 
-app = typer.Typer(no_args_is_help=True, help="Work pools: list, inspect, pause, resume, delete.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Work pools: create, ls, inspect, pause, resume, delete, set-concurrency-limit, "
+    "clear-concurrency-limit, get-default-base-job-template.",
+)
 
 
 def _load_template(path: Path | None) -> dict[str, Any] | None:
@@ -76,6 +80,9 @@ def create(
         f"    my_flow.from_source(source=..., entrypoint=...).deploy(name=..., "
         f"work_pool_name={pool.name!r})"
     )
+
+
+app.command("create")(create)  # `pushpool pool create NAME`, as `pushpool create NAME`
 
 
 @app.command("ls")

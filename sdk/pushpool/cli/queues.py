@@ -8,7 +8,11 @@ from rich.table import Table
 from pushpool.cli.common import Output, OutputOption, client, handle_errors
 from pushpool.display import console, print_json
 
-app = typer.Typer(no_args_is_help=True, help="Work queues: create, list, pause, resume, limit.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Work queues: create, ls, inspect, pause, resume, set-concurrency-limit, set-priority, "
+    "delete.",
+)
 PoolOption = typer.Option(..., "--pool", "-p", help="Work pool of the queue.")
 
 
@@ -84,3 +88,33 @@ def set_priority(
     """Set a queue's priority (1 launches first)."""
     client().set_queue_priority(pool, name, priority)
     console.print(f"Set priority of queue {name!r} to {priority}.")
+
+
+@app.command()
+@handle_errors
+def inspect(name: str, pool: str = PoolOption, output: Output = OutputOption) -> None:
+    """Show a queue: priority, limit, pause and the runs holding its slots."""
+    queue = client().get_queue(pool, name)
+    data = queue.model_dump(mode="json")
+    if output is Output.json:
+        print_json(data)
+        return
+    limit = "none" if queue.concurrency_limit is None else str(queue.concurrency_limit)
+    console.print(
+        f"[bold]{queue.name}[/] in pool {pool}{'  [yellow]paused[/]' if queue.paused else ''}"
+    )
+    console.print(f"priority: {queue.priority}  active runs: {queue.active_runs}  limit: {limit}")
+    if queue.description:
+        console.print(queue.description)
+
+
+@app.command()
+@handle_errors
+def delete(
+    name: str, pool: str = PoolOption, yes: bool = typer.Option(False, "--yes", "-y")
+) -> None:
+    """Delete a queue nothing uses (refused while a deployment targets it or runs wait in it)."""
+    if not yes:
+        typer.confirm(f"Delete queue {name!r} of pool {pool!r}?", abort=True)
+    client().delete_queue(pool, name)
+    console.print(f"Deleted queue {name!r} of pool {pool!r}.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import typer
@@ -18,7 +19,11 @@ from pushpool.cli.common import (
 from pushpool.core.states import StateType
 from pushpool.display import console, print_json, state_line, styled_state
 
-app = typer.Typer(no_args_is_help=True, help="Flow runs: list, inspect, logs, cancel.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Flow runs: ls, inspect, logs, cancel. A run is its id, 8+ first characters of it, "
+    "or its name.",
+)
 
 
 LATE = "LATE"  # a view of SCHEDULED runs past their time (``core.rules.is_late``), not a state
@@ -126,11 +131,10 @@ def inspect(run_id: str, output: Output = OutputOption) -> None:
 def logs_command(
     run_id: str,
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep reading until it ends."),
+    output: Output = OutputOption,
 ) -> None:
-    """Print a run's logs from CloudWatch."""
+    """Print a run's logs from CloudWatch (json: one object per line, with its time)."""
     import time
-
-    from pushpool.cli.watch import print_log_lines
 
     pushpool = client()
     reader = logs()
@@ -139,13 +143,23 @@ def logs_command(
     while True:
         if run.log_group and run.log_stream:
             lines, token = reader.read(run.log_group, run.log_stream, token)
-            print_log_lines(lines)
+            _print_lines(lines, run.id, output)
         elif not follow:
             exit_with_error(f"Run {run_id} has no logs yet (it is {run.state}).")
         if not follow or run.is_final:
             return
         time.sleep(0.5)
-        run = pushpool.get_run(run_id)
+        run = pushpool.get_run(run.id)
+
+
+def _print_lines(lines: list[Any], run_id: str, output: Output) -> None:
+    from pushpool.cli.watch import print_log_lines
+
+    if output is Output.table:
+        print_log_lines(lines)
+        return
+    for line in lines:
+        typer.echo(json.dumps({"run_id": run_id, **_log_fields(line)}))
 
 
 @app.command()
@@ -154,3 +168,9 @@ def cancel(run_id: str) -> None:
     """Cancel a run: before launch at once, else stop its task."""
     run = client().cancel_run(run_id)
     console.print(f"Run {run.name!r} is {styled_state(run.state)}.")
+
+
+def _log_fields(line: Any) -> dict[str, Any]:
+    from pushpool.core.timeutil import iso
+
+    return {"timestamp": iso(line.timestamp), "message": line.message}

@@ -8,7 +8,6 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import jsonschema
 from pydantic import ConfigDict, create_model
 from pydantic import ValidationError as PydanticValidationError
 
@@ -67,6 +66,8 @@ def validate_parameters(
             f"Flow {flow!r} has no parameter {', '.join(repr(u) for u in unknown)}. "
             f"Its parameters are: {', '.join(properties) or '(none)'}."
         )
+    import jsonschema  # loaded by the calls that check, not by every `pushpool` read command
+
     validator = jsonschema.Draft202012Validator(dict(schema))
     error = jsonschema.exceptions.best_match(validator.iter_errors(dict(parameters)))
     if error is not None:

@@ -65,7 +65,7 @@ def _build(init: Any) -> None:
 
 
 class _Schedule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     timezone: str = Field(default="UTC", description="IANA time zone the times are read in.")
     active: bool = Field(default=True, description="An inactive schedule makes no runs.")

@@ -26,7 +26,9 @@ _COMMIT = re.compile(r"^[0-9a-f]{7,64}$")
 
 class _Source(BaseModel):
     # a refused value is not repeated in the error: it may be a token given by mistake
-    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        extra="ignore", frozen=True, hide_input_in_errors=True, defer_build=True
+    )
 
 
 class GitSource(_Source):

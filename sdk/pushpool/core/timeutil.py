@@ -61,3 +61,36 @@ Timestamp = Annotated[
     BeforeValidator(parse_iso),
     PlainSerializer(iso, return_type=str, when_used="json"),
 ]
+
+
+_DAY_WORDS = {"today": 0, "tomorrow": 1}
+
+
+def parse_moment(text: str, reference: datetime | None = None) -> datetime:
+    """When a user means: an ISO time ('2026-12-24T09:00', '...Z', '...+01:00'), or what
+    dateutil reads ('Dec 24 9am', '9:30pm'), optionally after 'today' or 'tomorrow'. A time
+    without a zone is the machine's local time. Raises ValueError naming the text and the forms."""
+    local_now = (reference or now()).astimezone()
+    words = text.strip().split(maxsplit=1)
+    days = _DAY_WORDS.get(words[0].lower()) if words else None
+    rest = (words[1] if len(words) > 1 else "") if days is not None else text.strip()
+    base = (local_now + timedelta(days=days or 0)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    try:
+        parsed = base if days is not None and not rest else _parse_clock(rest, base)
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(
+            f"Cannot read time {text!r}. Use an ISO time such as 2026-12-24T09:00 (local) or "
+            "2026-12-24T09:00Z, or words such as 'tomorrow 9am' or 'Dec 24 17:30'."
+        ) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=local_now.tzinfo)
+
+
+def _parse_clock(text: str, base: datetime) -> datetime:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        from dateutil import parser
+
+        return parser.parse(text, default=base.replace(tzinfo=None))

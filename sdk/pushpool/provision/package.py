@@ -85,6 +85,11 @@ def _deps_key(requirements: Sequence[str], arch: str) -> str:
     return hashlib.sha256(spec.encode()).hexdigest()[:16]
 
 
+def dependency_dir(dest_dir: Path, requirements: Sequence[str], arch: str) -> Path:
+    """Where the build under ``dest_dir`` keeps the wheels of ``requirements`` for ``arch``."""
+    return Path(dest_dir) / ".deps" / f"{arch}-{_deps_key(requirements, arch)}"
+
+
 def install_dependencies(target: Path, requirements: Sequence[str], arch: str) -> Path:
     """Install wheels for the Lambda platform into ``target`` unless already there."""
     if (target / DEPS_MARKER).exists() or (target.is_dir() and any(target.iterdir())):
@@ -233,9 +238,7 @@ def build_lambda_zip(
         installed = Path(deps_dir)
     elif requirements:
         target = (
-            Path(deps_dir)
-            if deps_dir is not None
-            else dest / ".deps" / f"{arch}-{_deps_key(requirements, arch)}"
+            Path(deps_dir) if deps_dir is not None else dependency_dir(dest, requirements, arch)
         )
         installed = install_dependencies(target, requirements, arch)
     entries = collect_entries(

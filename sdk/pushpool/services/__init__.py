@@ -22,13 +22,21 @@ from pushpool.services.pools import (
 )
 from pushpool.services.queues import (
     create_queue,
+    delete_queue,
+    get_queue,
     pause_queue,
     resume_queue,
     set_queue_concurrency_limit,
     set_queue_priority,
     update_queue,
 )
-from pushpool.services.runs import cancel_run, check_run_id, create_run, why_waiting
+from pushpool.services.runs import (
+    cancel_run,
+    check_run_id,
+    create_run,
+    resolve_run,
+    why_waiting,
+)
 from pushpool.services.schedules import (
     add_schedule,
     backfill,
@@ -49,10 +57,13 @@ __all__ = [
     "create_run",
     "delete_deployment",
     "delete_pool",
+    "delete_queue",
     "delete_schedule",
+    "get_queue",
     "pause_deployment",
     "pause_pool",
     "pause_queue",
+    "resolve_run",
     "resume_deployment",
     "resume_pool",
     "resume_queue",

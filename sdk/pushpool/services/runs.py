@@ -1,8 +1,10 @@
 """Flow runs: create one of a deployment (parameters and job variables checked first), cancel
-one, and say why a SCHEDULED one has not launched yet."""
+one, say why a SCHEDULED one has not launched yet, and find the run a user means by a short id
+or a name."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +18,13 @@ from pushpool.core.states import StateType
 from pushpool.core.timeutil import now
 from pushpool.errors import ConflictError, NotFoundError, ValidationError
 from pushpool.pooltypes import check_job
+
+MIN_ID_PREFIX = 8  # an id prefix shorter than this would too often match several runs
+AMBIGUOUS_SHOWN = 5
+_FULL_ID = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+_ID_CHARS = re.compile(r"^[0-9a-f-]+$")
 
 
 def create_run(
@@ -117,3 +126,36 @@ def why_waiting(store: Store, run: FlowRun) -> str | None:
         return f"AWS pushed back; backing off until {run.backoff_until.isoformat()}"
     reason = blocked_reason(pool, run.queue, deployment) or deployment_block(deployment)
     return reason or "due: waiting for the dispatcher"
+
+
+def resolve_run(store: Store, ref: str) -> FlowRun:
+    """The run a user means by ``ref``: its id, a unique prefix of at least
+    ``MIN_ID_PREFIX`` characters of it, or its name. One read for a full id; otherwise the
+    store's lookup, refused as not found or ambiguous in one line naming the value."""
+    ref = ref.strip()
+    if not ref:
+        raise ValidationError(
+            "The run id is empty. Pass a run id, its first "
+            f"{MIN_ID_PREFIX}+ characters or a run name (see `pushpool run ls`)."
+        )
+    if _FULL_ID.match(ref):
+        return store.get_run(ref.lower())
+    matches = [
+        run
+        for run in store.find_runs(ref, limit=AMBIGUOUS_SHOWN + 1)
+        if run.name == ref or (len(ref) >= MIN_ID_PREFIX and run.id.startswith(ref))
+    ]
+    if not matches:
+        short = len(ref) < MIN_ID_PREFIX and _ID_CHARS.match(ref)
+        hint = f" An id prefix needs at least {MIN_ID_PREFIX} characters." if short else ""
+        raise NotFoundError(
+            f"Flow run {ref!r} not found (no run has that id, id prefix or name).{hint} "
+            "List runs with `pushpool run ls`."
+        )
+    if len(matches) > 1:
+        shown = ", ".join(f"{r.id} ({r.name})" for r in matches[:AMBIGUOUS_SHOWN])
+        raise ValidationError(
+            f"Flow run {ref!r} is ambiguous: it matches {shown}"
+            f"{', ...' if len(matches) > AMBIGUOUS_SHOWN else ''}. Pass more of the id."
+        )
+    return matches[0]

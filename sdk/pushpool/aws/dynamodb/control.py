@@ -147,6 +147,28 @@ class ControlStore(StoreBase):
             ) from exc
         return WorkPool.model_validate(item)
 
+    def delete_queue(self, pool: str, queue: str) -> WorkPool:
+        expr = Expr().remove(f"queues.{queue}").set("updated_at", now())
+        ref = expr.name(f"queues.{queue}")
+        # a queue whose runs hold slots keeps them: removing it would strand the counter
+        expr.when(f"attribute_exists({ref}) AND {ref}.{expr.name('active_runs')} = {expr.value(0)}")
+        try:
+            item = self._update(
+                self.control, self._control_key(tables.POOL_PK, pool), expr, "Delete queue"
+            )
+        except ConflictError as exc:
+            found = self.get_pool(pool).queues.get(queue)
+            if found is None:
+                raise NotFoundError(
+                    f"Queue {queue!r} not found in pool {pool!r}. "
+                    f"List queues with `pushpool queue ls --pool {pool}`."
+                ) from exc
+            raise ConflictError(
+                f"Queue {queue!r} of pool {pool!r} has {found.active_runs} active run(s). "
+                "Wait for them to finish or cancel them, then delete the queue."
+            ) from exc
+        return WorkPool.model_validate(item)
+
     # ---------------------------------------------------------------- deployments
     def put_deployment(self, deployment: Deployment) -> tuple[Deployment, bool]:
         """Create or update (by flow/name). Returns the stored deployment and whether it is new."""

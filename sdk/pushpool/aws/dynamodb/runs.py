@@ -58,6 +58,29 @@ class RunStore(StoreBase):
             raise NotFoundError(f"Flow run {run_id!r} not found. List runs with `pushpool run ls`.")
         return FlowRun.model_validate(from_item(response["Item"]))
 
+    def find_runs(self, ref: str, *, limit: int = 10) -> list[FlowRun]:
+        """Runs whose id starts with ``ref`` or whose name is ``ref``: a Scan (no index holds
+        names or id prefixes), read page by page until ``limit`` match; schedules' cursors,
+        which share the table, are left out."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.runs,
+            "FilterExpression": "(begins_with(#id, :ref) OR #name = :ref)"
+            " AND NOT begins_with(#id, :cursor)",
+            "ExpressionAttributeNames": {"#id": "id", "#name": "name"},
+            "ExpressionAttributeValues": {
+                ":ref": {"S": ref},
+                ":cursor": {"S": tables.CURSOR_PREFIX},
+            },
+        }
+        found: list[FlowRun] = []
+        while len(found) < limit:
+            page = self._call("scan", "Find runs", **kwargs)
+            found.extend(FlowRun.model_validate(from_item(i)) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return found[:limit]
+
     def list_runs(
         self,
         *,
