@@ -127,25 +127,34 @@ def logs_command(
     run_id: str,
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep reading until it ends."),
 ) -> None:
-    """Print a run's logs from CloudWatch."""
+    """Print a run's logs from CloudWatch; with --follow, until the run is final and its
+    stream drained (lines can reach the stream after the task's end is recorded)."""
     import time
 
+    from pushpool.aws.logs import DRAIN_SECONDS
     from pushpool.cli.watch import print_log_lines
+    from pushpool.core.timeutil import now
 
     pushpool = client()
     reader = logs()
     run = pushpool.get_run(run_id)
     token: str | None = None
     while True:
+        lines: list[Any] = []
         if run.log_group and run.log_stream:
             lines, token = reader.read(run.log_group, run.log_stream, token)
             print_log_lines(lines)
         elif not follow:
             exit_with_error(f"Run {run_id} has no logs yet (it is {run.state}).")
-        if not follow or run.is_final:
+        if not follow:
             return
+        if run.is_final and not lines:
+            ended = run.state_history[-1].timestamp if run.state_history else None
+            if ended is None or (now() - ended).total_seconds() >= DRAIN_SECONDS:
+                return  # final, and nothing new after the stream had time to drain
         time.sleep(0.5)
-        run = pushpool.get_run(run_id)
+        if not run.is_final:
+            run = pushpool.get_run(run_id)
 
 
 @app.command()
