@@ -30,6 +30,7 @@ from pushpool.aws.logs import Logs
 from pushpool.config import ALLOWED_FILE_ROOTS
 from pushpool.dev.docker import docker_available, docker_command, write_env_file
 from pushpool.dev.events import task_state_change_event
+from pushpool.dev.orphans import die_with_parent
 
 EventSink = Callable[[dict[str, Any]], Any]
 STOP_GRACE_SECONDS = 5.0
@@ -158,7 +159,8 @@ class LocalFargate:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
-                start_new_session=True,
+                start_new_session=True,  # its own group: signals reach its children too
+                preexec_fn=die_with_parent(),  # SIGKILL when the emulator dies, however
             )
         except (OSError, ValueError) as exc:
             if env_file is not None:
