@@ -178,9 +178,12 @@ class StateFolder:
         ssm = self.clients("ssm")
         for parameter in data.get("parameters", []):
             ssm.put_parameter(**parameter, Overwrite=True)
+        final = _final_streams(data.get("tables", {}).get("runs", []))
         for key, events in data.get("logs", {}).items():
             group, stream = key.split("\n", 1)
             self._put_stream(group, stream, events)
+            if key in final:  # kept as saved, even events CloudWatch no longer takes (14 days)
+                self._logs[key] = events
         return data
 
     def _put_items(self, table: str, items: list[dict[str, Any]]) -> None:
@@ -207,6 +210,15 @@ class StateFolder:
         for start in range(0, len(events), _LOG_BATCH):
             batch = events[start : start + _LOG_BATCH]
             logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)
+
+
+def _final_streams(runs: list[dict[str, Any]]) -> set[str]:
+    return {
+        f"{item['log_group']['S']}\n{item['log_stream']['S']}"
+        for item in runs
+        if "log_group" in item and "log_stream" in item and "state" in item
+        if StateType(item["state"]["S"]).is_final
+    }
 
 
 def active_run_ids(data: dict[str, Any] | None) -> list[str]:
