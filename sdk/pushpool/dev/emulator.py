@@ -23,6 +23,7 @@ from pushpool.aws.clients import Clients, reset_default_clients
 from pushpool.aws.streams import StreamReader
 from pushpool.config import load_settings
 from pushpool.contracts import DISPATCHER_SERVICE, TASK_EVENTS_SERVICE, matches_stream_filter
+from pushpool.dev import moto_memory
 from pushpool.dev.bootstrap import bootstrap
 from pushpool.dev.fargate import LocalFargate
 from pushpool.dev.server import LocalServer, start_server
@@ -95,7 +96,9 @@ class Emulator:
         self.clients = Clients(load_settings())
         bootstrap(self.clients)
         self._restore()
-        self.fargate = LocalFargate(self.clients, self.on_task_event, echo=self.echo)
+        self.fargate = LocalFargate(
+            self.clients, self.on_task_event, echo=self.echo, forget_stopped=True
+        )
         self.stream = StreamReader(self.clients, self.clients.settings.runs_table)
         self.stream.start()
         loops: list[tuple[Callable[[], None], str]] = [
@@ -187,6 +190,7 @@ class Emulator:
         while not self._stop.is_set():
             try:
                 self.dispatch_once()
+                moto_memory.trim_streams()
             except Exception:
                 log.exception("dispatcher pass failed")
             self._stop.wait(self.tick)
