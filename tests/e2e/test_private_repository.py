@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import boto3
+import pytest
 
 from pushpool.dev.emulator import Emulator
 from tests.e2e.conftest import FLOWS, Cli, state_lines
@@ -31,7 +32,10 @@ def test_a_private_repository_runs_and_its_token_is_nowhere(
     cli: Cli,
     emulator: Emulator,
     private_git: PrivateGit,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # the stopped task stays in the emulator's ECS, so DescribeTasks below shows what it got
+    monkeypatch.setattr(emulator.fargate, "forget_stopped", False)
     pool = new_pool(cli)
     secret = f"pushpool/{pool}/github-token"
     aws(emulator, "secretsmanager").create_secret(Name=secret, SecretString=private_git.token)
@@ -61,4 +65,5 @@ def test_a_private_repository_runs_and_its_token_is_nowhere(
         ),
     }
     assert "Cloned" in seen["run logs"]
+    assert run["task_arn"] in seen["DescribeTasks"] and '"failures": []' in seen["DescribeTasks"]
     assert [where for where, text in seen.items() if private_git.token in text] == []

@@ -13,6 +13,11 @@ from botocore.exceptions import ClientError
 
 from pushpool.aws.adapter import Adapter
 
+# How long a stream may still receive a task's lines after the task's end is recorded: the
+# awslogs driver flushes its buffer as the container stops, and CloudWatch makes lines readable
+# a moment after it accepts them, so STOPPED (and the run's final state) can come first.
+DRAIN_SECONDS = 2.0
+
 
 @dataclass(frozen=True)
 class LogLine:

@@ -1,10 +1,13 @@
-"""`pushpool dev`: serve the emulator until Ctrl-C."""
+"""`pushpool dev`: serve the emulator until Ctrl-C or SIGTERM, its state kept in a folder."""
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
+from pathlib import Path
+from types import FrameType
 
 from pushpool.contracts import DISPATCHER_SERVICE, TASK_EVENTS_SERVICE
 from pushpool.dev.emulator import Emulator
@@ -33,11 +36,27 @@ def quiet_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def serve(port: int = 4566, tick: float = 1.0) -> None:
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the emulator as Ctrl-C does
+
+
+def serve(
+    port: int = 4566, tick: float = 1.0, state_dir: Path | None = None, fresh: bool = False
+) -> None:
+    from pushpool.dev.state import default_state_dir
+
     quiet_logs()
-    emulator = Emulator(port=port, tick=tick).start()
+    signal.signal(signal.SIGTERM, _interrupt)
+    folder = state_dir or default_state_dir()
+    emulator = Emulator(port=port, tick=tick, state_dir=folder, fresh=fresh).start()
     assert emulator.server is not None and emulator.fargate is not None
     console.print(f"[green]pushpool local AWS emulator[/] on {emulator.server.endpoint_url}")
+    console.print(
+        f"State kept in {folder}" + (" (started empty)." if fresh else " (--fresh: start empty).")
+    )
+    if emulator.restored_crashed:
+        count = len(emulator.restored_crashed)
+        console.print(f"{count} run(s) active when the emulator last stopped: now Crashed.")
     console.print(
         "Dispatcher every {:.1f}s; Fargate tasks run as {}.".format(
             tick, "docker containers" if emulator.fargate.use_docker else "local subprocesses"

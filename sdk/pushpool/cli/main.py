@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from pushpool.cli import deployments, infra, pools, queues, runs
@@ -48,11 +50,18 @@ def root(
 def dev(
     port: int = typer.Option(4566, "--port", help="Port of the local AWS emulator."),
     tick: float = typer.Option(1.0, "--tick", help="Seconds between dispatcher passes."),
+    state_dir: Path | None = typer.Option(
+        None,
+        "--state-dir",
+        help="Folder the emulator's state is kept in across restarts "
+        "(default: $PUSHPOOL_DEV_STATE_DIR, else $XDG_DATA_HOME/pushpool/dev).",
+    ),
+    fresh: bool = typer.Option(False, "--fresh", help="Start empty, forgetting the saved state."),
 ) -> None:
     """Run a local AWS emulator with the dispatcher and Fargate played by subprocesses."""
     from pushpool.cli.dev import serve
 
-    serve(port=port, tick=tick)
+    serve(port=port, tick=tick, state_dir=state_dir, fresh=fresh)
 
 
 @app.command()

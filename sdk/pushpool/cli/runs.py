@@ -133,23 +133,34 @@ def logs_command(
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep reading until it ends."),
     output: Output = OutputOption,
 ) -> None:
-    """Print a run's logs from CloudWatch (json: one object per line, with its time)."""
+    """Print a run's logs from CloudWatch (json: one object per line, with its time); with
+    --follow, until the run is final and its stream drained (lines can reach the stream after the
+    task's end is recorded)."""
     import time
+
+    from pushpool.aws.logs import DRAIN_SECONDS
+    from pushpool.core.timeutil import now
 
     pushpool = client()
     reader = logs()
     run = pushpool.get_run(run_id)
     token: str | None = None
     while True:
+        lines: list[Any] = []
         if run.log_group and run.log_stream:
             lines, token = reader.read(run.log_group, run.log_stream, token)
             _print_lines(lines, run.id, output)
         elif not follow:
             exit_with_error(f"Run {run_id} has no logs yet (it is {run.state}).")
-        if not follow or run.is_final:
+        if not follow:
             return
+        if run.is_final and not lines:
+            ended = run.state_history[-1].timestamp if run.state_history else None
+            if ended is None or (now() - ended).total_seconds() >= DRAIN_SECONDS:
+                return  # final, and nothing new after the stream had time to drain
         time.sleep(0.5)
-        run = pushpool.get_run(run.id)
+        if not run.is_final:
+            run = pushpool.get_run(run.id)
 
 
 def _print_lines(lines: list[Any], run_id: str, output: Output) -> None:

@@ -28,8 +28,10 @@ from pushpool.aws.clients import Clients
 from pushpool.aws.ecs import Ecs
 from pushpool.aws.logs import Logs
 from pushpool.config import ALLOWED_FILE_ROOTS
+from pushpool.dev import moto_memory
 from pushpool.dev.docker import docker_available, docker_command, write_env_file
 from pushpool.dev.events import task_state_change_event
+from pushpool.dev.orphans import die_with_parent
 
 EventSink = Callable[[dict[str, Any]], Any]
 STOP_GRACE_SECONDS = 5.0
@@ -86,7 +88,10 @@ class LocalFargate:
         *,
         use_docker: bool | None = None,
         echo: Callable[[str], None] | None = None,
+        forget_stopped: bool = False,
     ) -> None:
+        """``forget_stopped``: remove each task from moto's ECS once its end is reported (the
+        emulator's moto runs in this process; ``dev.moto_memory``)."""
         self.clients = clients
         self.ecs = Ecs(clients)
         self.logs = Logs(clients)
@@ -98,6 +103,7 @@ class LocalFargate:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._closing = False
+        self.forget_stopped = forget_stopped
 
     def shutdown(self, timeout: float = 5) -> None:
         """The emulator is going away: kill what still runs, report nothing more to AWS."""
@@ -158,7 +164,8 @@ class LocalFargate:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
-                start_new_session=True,
+                start_new_session=True,  # its own group: signals reach its children too
+                preexec_fn=die_with_parent(),  # SIGKILL when the emulator dies, however
             )
         except (OSError, ValueError) as exc:
             if env_file is not None:
@@ -225,6 +232,14 @@ class LocalFargate:
         self._emit(
             task, "STOPPED", "STOPPED", exit_code=exit_code, stop_code=stop_code, reason=reason
         )
+        self._forget(task.arn)
+
+    def _forget(self, arn: str) -> None:
+        """Reported: moto need not keep the stopped task (nor this object its id)."""
+        if self.forget_stopped:
+            with contextlib.suppress(Exception):
+                if moto_memory.forget_task(arn):
+                    self.seen.discard(arn)  # gone from ECS: never listed again
 
     def _terminate(self, task: LocalTask) -> None:
         task.stop_requested = True
@@ -283,6 +298,7 @@ class LocalFargate:
                 container=None,
             )
         )
+        self._forget(task["taskArn"])
 
 
 def _flow_container(

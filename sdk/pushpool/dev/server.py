@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 from dataclasses import dataclass
 from typing import Any
 
+from pushpool.dev import moto_memory
 from pushpool.dev.moto_patches import patch_all
 from pushpool.errors import ConfigurationError
 
@@ -56,8 +56,9 @@ def _atomic(app: Any) -> Any:
     """Apply one request at a time. DynamoDB and ECS apply each request atomically; moto's
     backends are not thread-safe (two concurrent conditional writes can both pass, two stream
     records can get one sequence number), so the emulator serialises requests as AWS would
-    apply them. Clients still race between requests, which is where pushpool's races are."""
-    lock = threading.Lock()
+    apply them. Clients still race between requests, which is where pushpool's races are.
+    In-process changes to moto's state (``dev.moto_memory``) take the same lock."""
+    lock = moto_memory.LOCK
 
     def application(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         with lock:
@@ -116,6 +117,8 @@ def start_server(port: int | None = None, *, set_environment: bool = True) -> Lo
         )
     _silence_request_log()
     patch_all()
+    moto_memory.patch_instance_tracking()
+    moto_memory.patch_trimmed_reads()
     server = server_class(ip_address="127.0.0.1", port=chosen, verbose=False)
     server.start()
     local = LocalServer(chosen, server)
