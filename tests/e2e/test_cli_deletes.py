@@ -57,7 +57,7 @@ def test_deployment_delete_cancels_its_scheduled_runs(cli: Cli, flows_repo: Path
 def test_unknown_or_empty_names_are_one_line(cli: Cli) -> None:
     missing = f"nopool-{uuid.uuid4().hex[:6]}"
     one_error(cli("run", "ls", "--pool", missing), f"Work pool '{missing}' not found")
-    one_error(cli("run", "inspect", ""), "Run id '' is empty")
+    one_error(cli("run", "inspect", ""), "The run id is empty")
 
 
 def test_a_watch_that_times_out_says_why_the_run_waits(cli: Cli, flows_repo: Path) -> None:

@@ -76,8 +76,13 @@ class Dev:
             text=True,
         )
         cli = Cli(self.env, self.workdir)
-        wait_for(lambda: port_in_use(self.port), timeout=60)
-        wait_for(lambda: cli("pool", "ls", "--output", "json").returncode == 0, timeout=60)
+        # the port answers before the saved state is loaded: its banner says when it is
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if "pushpool local AWS emulator" in line:
+                break
+        assert port_in_use(self.port), "the emulator ended before it was ready"
+        assert cli("pool", "ls", "--output", "json").returncode == 0
         return cli
 
     def end(self, sig: int) -> str:

@@ -94,7 +94,7 @@ def test_listing_the_runs_of_an_unknown_pool_says_it_is_not_found(store: Store) 
 
 def test_an_empty_run_id_is_refused_in_words(store: Store) -> None:
     for call in (Client(store).get_run, Client(store).cancel_run):
-        with pytest.raises(ValidationError, match="Run id '' is empty"):
+        with pytest.raises(ValidationError, match="run id is empty"):
             call("")
 
 

@@ -419,12 +419,13 @@ def test_the_model_accepts_exactly_the_pool_names_the_stack_accepts(name: str) -
     """One rule (``pushpool.contracts``): a pool the CLI creates is one the stack can build."""
     from pushpool.contracts import DEFAULT_PREFIX
     from pushpool.core.models import WorkPool
+    from pushpool.errors import ValidationError as PushpoolValidationError
     from pushpool_infra.common import PoolNames
 
     def accepts(build: Callable[[], object]) -> bool:
         try:
             build()
-        except ValueError:
+        except (ValueError, PushpoolValidationError):  # the model's error is pushpool's own
             return False
         return True
 

@@ -166,7 +166,7 @@ def test_client_updates_name_the_field_value_and_rule(store: MemoryStore) -> Non
 
 
 def test_an_empty_run_id_is_refused(store: MemoryStore) -> None:
-    assert "Run id '' is empty" in refused(lambda: Client(store).get_run(""))
+    assert "The run id is empty" in refused(lambda: Client(store).get_run(""))
     assert "Run id '  ' is empty" in refused(lambda: services.cancel_run(store, None, "  "))
 
 
