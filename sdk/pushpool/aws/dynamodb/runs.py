@@ -21,6 +21,7 @@ from pushpool.core import tables
 from pushpool.core.models import DeploymentSchedule, FlowRun, State
 from pushpool.core.records import AwaitingStart, Due, DueRun, Guard, NewerTaskEvent
 from pushpool.core.states import ALLOWED_FROM, StateType
+from pushpool.core.text import bounded
 from pushpool.core.timeutil import iso, now
 from pushpool.errors import (
     ConflictError,
@@ -32,6 +33,9 @@ from pushpool.errors import (
 class RunStore(StoreBase):
     # ---------------------------------------------------------------- runs: create and read
     def create_run(self, run: FlowRun) -> FlowRun:
+        message = bounded(run.state_message)  # a bound on every stored message
+        if message != run.state_message:
+            run = run.model_copy(update={"state_message": message})
         if not run.state_history:
             history = State(type=run.state, timestamp=run.created_at, message=run.state_message)
             run = run.model_copy(update={"state_history": [history]})
@@ -150,7 +154,10 @@ class RunStore(StoreBase):
         transaction, exactly once (the run's ``slot_held`` flag is the token). Raises
         StateTransitionError carrying the stored run when the condition fails.
         """
-        move = _Move(target, message, at or now(), dict(fields or {}), tuple(remove), due_at, guard)
+        # messages are bounded where they are stored (an exception's or ECS's may be huge)
+        move = _Move(
+            target, bounded(message), at or now(), dict(fields or {}), tuple(remove), due_at, guard
+        )
         _check_fields(move.fields)
         return self._apply(run, move)
 
