@@ -14,6 +14,7 @@ from pushpool.aws.clients import Clients
 from pushpool.aws.dynamodb import Store
 from pushpool.core.models import Deployment, FlowRun, WorkPool
 from pushpool.core.states import StateType
+from pushpool.core.text import MAX_MESSAGE_CHARS
 from pushpool.dispatch import Dispatcher
 from pushpool.errors import ParametersError
 from tests.functional.helpers import DATED, FAILING, FLAKY, HELLO, POOL, git, play_task
@@ -193,3 +194,40 @@ def test_parameters_reach_the_flow_as_its_signatures_types(
 
     assert play(run) == 0
     assert out.read_text() == "date 2024-05-07"
+
+
+# a message too large for a run item: 300 KB, made in the flow (parameters must fit in overrides)
+HUGE = """
+    from pushpool import flow
+
+
+    @flow
+    def huge(size: int = 300_000):
+        raise ValueError("HEAD " + "x" * size + " TAIL")
+    """
+
+
+def test_a_huge_exception_message_ends_failed_with_its_head_and_tail(
+    store: Store,
+    clients: Clients,
+    deploy: Callable[..., Deployment],
+    launched: Callable[..., FlowRun],
+    play: Callable[[FlowRun], int],
+) -> None:
+    deployment = deploy({"huge.py": HUGE}, "huge.py:huge")
+    run = launched(deployment)
+
+    exit_code = play(run)
+
+    assert exit_code == 1
+    failed = store.get_run(run.id)
+    assert failed.state is StateType.FAILED, failed.state_message[:300]
+    message = failed.state_message
+    assert len(message) <= MAX_MESSAGE_CHARS
+    assert message.startswith("Flow raised ValueError: HEAD xxx")
+    assert message.endswith("xxx TAIL")
+    assert "characters left out" in message
+    assert all(len(s.message) <= MAX_MESSAGE_CHARS for s in failed.state_history)
+    item = clients("dynamodb").get_item(TableName=store.runs, Key={"id": {"S": run.id}})["Item"]
+    assert len(str(item)) < 20_000  # far below DynamoDB's 400 KB
+    assert store.get_pool(POOL).active_runs == 0

@@ -36,6 +36,8 @@ from pushpool.core.records import (
     Holds,
     Launched,
     NewerTaskEvent,
+    OnTask,
+    TaskGone,
 )
 from pushpool.core.rules import pool_block, queue_block, queue_of
 from pushpool.core.states import ALLOWED_FROM, StateType
@@ -208,6 +210,19 @@ class MemoryStore:
                 if key in self.indexed and s.pool == pool and s.look_at and s.look_at <= until
             ]
         return Due(self.due_runs(pool, until, limit=limit), cursors)
+
+    def active_runs(self, pool: str, launched_before: datetime) -> list[FlowRun]:
+        with self._lock:
+            return [
+                run
+                for run in self.runs.values()
+                if run.pool == pool
+                and run.task_arn
+                and not run.is_final
+                and run.state is not StateType.SCHEDULED
+                and run.launched_at is not None
+                and run.launched_at <= launched_before
+            ]
 
     def due_runs(self, pool: str, until: datetime, *, limit: int | None = None) -> list[DueRun]:
         with self._lock:
@@ -416,6 +431,8 @@ def _holds(run: FlowRun, guard: Guard, due: dict[str, datetime]) -> bool:
         return run.task_event_version is None or run.task_event_version < guard.version
     if isinstance(guard, AwaitingStart):
         return run.task_arn == guard.task_arn and due.get(run.id) == guard.due_at
+    if isinstance(guard, OnTask):
+        return run.task_arn == guard.task_arn
     raise TypeError(guard)
 
 
@@ -431,6 +448,7 @@ class FakeInfrastructure:
         self.stopped: list[str] = []
         self.warmed: list[str] = []  # run ids prepared ahead of their time
         self.warm_failure: BaseException | None = None
+        self.gone: set[str] = set()  # run ids whose task the infrastructure no longer knows
         self._numbers = itertools.count(1)
 
     def launch(
@@ -444,6 +462,9 @@ class FakeInfrastructure:
 
     def stop(self, run: FlowRun, reason: str) -> None:
         self.stopped.append(run.id)
+
+    def reconcile(self, runs: Sequence[FlowRun]) -> list[TaskGone]:
+        return [TaskGone(run, known=False) for run in runs if run.id in self.gone]
 
     def warm(self, run: FlowRun, pool: WorkPool, deployment: Deployment) -> None:
         if self.warm_failure is not None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pushpool.core.task_events import TaskEvent
+from pushpool.core.text import MAX_MESSAGE_CHARS
 
 LoadEvent = Callable[[str], dict[str, Any]]
 RUN_ID = "5b0c8f4e-3d1a-4c2b-9e7f-8a6d5c4b3a21"
@@ -35,6 +36,17 @@ def test_the_crash_message_carries_stop_code_reasons_and_exit_code(load_event: L
         "ECS task stopped (EssentialContainerExited): Essential container in task exited; "
         "OutOfMemoryError: Container killed due to memory usage; exit code 137"
     )
+
+
+def test_a_huge_stopped_reason_gives_a_bounded_crash_message(load_event: LoadEvent) -> None:
+    event = load_event("ecs_task_state_change_stopped")
+    event["detail"]["stoppedReason"] = "Essential container " + "y" * 100_000
+
+    message = TaskEvent.from_event(event).crash_message()
+
+    assert len(message) <= MAX_MESSAGE_CHARS
+    assert message.startswith("ECS task stopped (EssentialContainerExited): Essential container")
+    assert message.endswith("exit code 137")
 
 
 def test_a_crash_message_without_details_says_what_is_unknown(load_event: LoadEvent) -> None:

@@ -126,6 +126,26 @@ class Ecs(Adapter):
             kwargs["cluster"] = cluster
         return list(self._call("describe_tasks", **kwargs).get("tasks", []))
 
+    def task_states(
+        self, cluster: str | None, task_arns: list[str]
+    ) -> tuple[list[dict[str, Any]], list[str]]:
+        """One DescribeTasks (at most 100 tasks): the tasks ECS knows, and the ARNs it does not
+        (failure ``MISSING``, or absent from the answer; the emulator reports no failures). An
+        ARN failed for any other reason is in neither: its state is not known."""
+        kwargs: dict[str, Any] = {"tasks": task_arns}
+        if cluster:
+            kwargs["cluster"] = cluster
+        response = self._call("describe_tasks", **kwargs)
+        tasks = list(response.get("tasks", []))
+        failures = {str(f.get("arn")): f.get("reason") for f in response.get("failures", [])}
+        seen = {t.get("taskArn") for t in tasks}
+        unknown = [
+            arn
+            for arn in task_arns
+            if arn not in seen and failures.get(arn, "MISSING") == "MISSING"
+        ]
+        return tasks, unknown
+
     def list_running_tasks(self, cluster: str) -> list[str]:
         arns: list[str] = []
         kwargs: dict[str, Any] = {"cluster": cluster, "desiredStatus": "RUNNING"}

@@ -36,6 +36,7 @@ class RunOutcome(StrEnum):
     REFUSED = (
         "refused"  # not trusted (another pool's deployment, variables the pool forbids): FAILED
     )
+    RECONCILED = "reconciled"  # active, its task gone with no event (reconciler): CRASHED
 
     @classmethod
     def of_claim(cls, claim: ClaimOutcome) -> RunOutcome:

@@ -5,7 +5,8 @@
   ``ConflictError`` (``StateTransitionError`` for runs) carrying what is stored now. No condition
   text or AWS type crosses this line: guards are :mod:`pushpool.core.records` data.
   ``pushpool.aws.dynamodb.Store`` is the implementation; tests may use an in-memory one.
-- :class:`Infrastructure`: how one pool type launches a claimed run and stops it
+- :class:`Infrastructure`: how one pool type launches a claimed run, stops it, and says which
+  active runs' tasks are gone
   (``pushpool.pooltypes.ecs.EcsInfrastructure`` for ``ecs:push``).
 """
 
@@ -17,7 +18,16 @@ from typing import Any, Protocol
 
 from pushpool.config import Settings
 from pushpool.core.models import Deployment, DeploymentSchedule, FlowRun, WorkPool, WorkQueue
-from pushpool.core.records import Advance, Claim, Due, DueRun, Guard, Holds, Launched
+from pushpool.core.records import (
+    Advance,
+    Claim,
+    Due,
+    DueRun,
+    Guard,
+    Holds,
+    Launched,
+    TaskGone,
+)
 from pushpool.core.states import StateType
 from pushpool.core.updates import DeploymentUpdate, PoolUpdate, QueueUpdate
 
@@ -74,6 +84,11 @@ class RunStore(Protocol):
     ) -> list[FlowRun]: ...
     def due_runs(self, pool: str, until: datetime, *, limit: int | None = None) -> list[DueRun]: ...
     def due(self, pool: str, until: datetime, *, limit: int | None = None) -> Due: ...
+    def active_runs(self, pool: str, launched_before: datetime) -> list[FlowRun]:
+        """The pool's runs with a task that are not final, launched before the time (a sparse
+        index: the cost grows with active runs only). Items carry what a crash needs."""
+        ...
+
     def create_runs(self, runs: Sequence[FlowRun]) -> list[FlowRun]:
         """Each run only if no run has its id; returns those created."""
         ...
@@ -153,6 +168,11 @@ class Infrastructure(Protocol):
 
     def stop(self, run: FlowRun, reason: str) -> None:
         """Stop the run's task (no-op when it has none)."""
+        ...
+
+    def reconcile(self, runs: Sequence[FlowRun]) -> list[TaskGone]:
+        """Of these active runs, those whose task has stopped or is unknown to the
+        infrastructure, with what it says about the stop (ECS: DescribeTasks, 100 a call)."""
         ...
 
     def warm(self, run: FlowRun, pool: WorkPool, deployment: Deployment) -> None:

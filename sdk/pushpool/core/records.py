@@ -153,4 +153,22 @@ class AwaitingStart:
     due_at: datetime
 
 
-Guard = NewerTaskEvent | AwaitingStart
+@dataclass(frozen=True)
+class OnTask:
+    """Only while the run is still on this task (not relaunched, not recorded anew)."""
+
+    task_arn: str
+
+
+Guard = NewerTaskEvent | AwaitingStart | OnTask
+
+
+@dataclass(frozen=True)
+class TaskGone:
+    """An active run's task as ECS shows it, gone: STOPPED (with why and when) or unknown."""
+
+    run: FlowRun
+    known: bool  # False: ECS no longer knows the task
+    stop_code: str | None = None
+    stopped_reason: str | None = None
+    stopped_at: datetime | None = None

@@ -19,6 +19,12 @@ Layout
                     (due_at = start deadline), and the cursors of active schedules (due_at =
                     when the schedule next has runs to make). A tick costs one Query per
                     active pool however many runs and schedules are stored.
+    GSI ``active``  (active_pool, launched_at): sparse. Only runs with a task that are not
+                    final (PENDING with a task, RUNNING, CANCELLING) carry ``active_pool``: the
+                    reconciler lists them, oldest launch first, at a cost that grows with active
+                    runs only. A separate index rather than a key range of ``due``: the due
+                    index's readers take everything up to a time as work, and its projection
+                    (parameters, job variables) is far more than a reconciliation needs.
     GSI ``by_pool`` (pool, created_at): newest runs of a pool, for listing.
     Stream          NEW_AND_OLD_IMAGES: new SCHEDULED runs wake the dispatcher at once.
     TTL             expires_at: finished runs expire after ``run_ttl_days``.
@@ -31,6 +37,8 @@ from typing import Any
 
 DUE_INDEX = "due"
 BY_POOL_INDEX = "by_pool"
+ACTIVE_INDEX = "active"
+ACTIVE_POOL = "active_pool"  # the active index's key: set with a run's task, gone when it ends
 TTL_ATTRIBUTE = "expires_at"
 
 POOL_PK = "POOL"
@@ -67,6 +75,22 @@ DUE_PROJECTED = [
     "cursor",
 ]
 
+# attributes copied into the active index: enough to compare with ECS and crash the run
+ACTIVE_PROJECTED = [
+    "state",
+    "queue",
+    "deployment",
+    "deployment_id",
+    "flow_name",
+    "name",
+    "attempt",
+    "task_arn",
+    "cluster",
+    "slot_held",
+    "holds",
+    "retired_task_arns",
+]
+
 
 @dataclass(frozen=True)
 class Index:
@@ -97,9 +121,18 @@ CONTROL = TableSpec(
 RUNS = TableSpec(
     role="runs",
     hash_key="id",
-    attributes={"id": "S", "due_pool": "S", "due_at": "S", "pool": "S", "created_at": "S"},
+    attributes={
+        "id": "S",
+        "due_pool": "S",
+        "due_at": "S",
+        "pool": "S",
+        "created_at": "S",
+        ACTIVE_POOL: "S",
+        "launched_at": "S",
+    },
     indexes=[
         Index(DUE_INDEX, "due_pool", "due_at", "INCLUDE", DUE_PROJECTED),
+        Index(ACTIVE_INDEX, ACTIVE_POOL, "launched_at", "INCLUDE", ACTIVE_PROJECTED),
         Index(BY_POOL_INDEX, "pool", "created_at"),
     ],
     stream_view="NEW_AND_OLD_IMAGES",

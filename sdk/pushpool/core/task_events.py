@@ -15,6 +15,7 @@ from pushpool import contracts
 from pushpool.core.models import FlowRun
 from pushpool.core.outcomes import EventAction
 from pushpool.core.states import StateType
+from pushpool.core.text import bounded
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ class TaskEvent:
         if self.container_reason:
             parts.append(self.container_reason)
         parts.append(f"exit code {self.exit_code if self.exit_code is not None else 'unknown'}")
-        return ": ".join(parts[:2]) + ("; " + "; ".join(parts[2:]) if len(parts) > 2 else "")
+        text = ": ".join(parts[:2]) + ("; " + "; ".join(parts[2:]) if len(parts) > 2 else "")
+        return bounded(text)
 
     def facts(self, run: FlowRun) -> dict[str, Any]:
         """What the event tells that the run does not know yet (exit code, its task)."""

@@ -20,6 +20,9 @@
 6. Item results sent as the JSON they are. moto's response serializer walks every result
    against botocore's shapes value by value; for item operations the result is already wire
    JSON (:func:`patch_item_responses`).
+7. ECS tasks that keep their status. In-process, moto moves a task to STOPPED the first time
+   DescribeTasks reads it; a Fargate task stays RUNNING until it stops (StopTask here), which
+   is what the reconciler compares runs with (:func:`patch_task_status`).
 
 Applied by ``pushpool.dev.server.start_server`` (:func:`patch_all`); never used outside the
 emulator.
@@ -49,6 +52,7 @@ def patch_all() -> None:
     patch_item_projection()
     patch_tree_copies()
     patch_item_responses()
+    patch_task_status()
 
 
 def unpatch_all() -> None:
@@ -58,6 +62,22 @@ def unpatch_all() -> None:
     unpatch_item_projection()
     unpatch_tree_copies()
     unpatch_item_responses()
+    unpatch_task_status()
+
+
+def patch_task_status() -> None:
+    """A task's lastStatus moves only when something moves it (StopTask), as on Fargate."""
+    from moto.moto_api import state_manager
+
+    state_manager.set_transition("ecs::task", {"progression": "manual", "times": 2**62})
+    _patched["task_status"] = True
+
+
+def unpatch_task_status() -> None:
+    if _patched.pop("task_status", None):
+        from moto.moto_api import state_manager
+
+        state_manager.unset_transition("ecs::task")
 
 
 # DynamoDB operations whose results are items and counts: already the JSON they are sent as

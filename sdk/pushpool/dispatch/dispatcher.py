@@ -41,6 +41,7 @@ from pushpool.core.timeutil import now
 from pushpool.dispatch.crashes import expire_start
 from pushpool.dispatch.held import HeldClaims
 from pushpool.dispatch.launching import Launching
+from pushpool.dispatch.reconcile import Reconciler
 from pushpool.dispatch.report import TickReport
 from pushpool.dispatch.schedules import Materializer
 from pushpool.dispatch.timeline import Later, Timeline
@@ -87,6 +88,7 @@ class Dispatcher:
         self.launching = Launching(store, self.settings, clock)
         self.materializer = Materializer(store, clock)
         self.held = HeldClaims(store, self.launching)
+        self.reconciler = Reconciler(store, self.infrastructures, lambda: self.clock())
         # late-bound: whoever sets the dispatcher's clock, sleep or timer sets the timeline's
         self.timeline = Timeline(
             self.infrastructures,
@@ -98,13 +100,15 @@ class Dispatcher:
 
     # ---------------------------------------------------------------- entry points
     def tick(self, *, horizon: timedelta = timedelta(0), until: float | None = None) -> TickReport:
-        """Make the runs schedules have to make, then launch every due run, and those due within
+        """Reconcile active runs whose task events never came (``dispatch.reconcile``), make the
+        runs schedules have to make, then launch every due run, and those due within
         ``horizon`` on their time (not after ``until``, a monotonic deadline such as the Lambda's
         remaining time). A paused pool's schedules still make runs; they wait Scheduled."""
         report = TickReport()
         at = self.clock()
         later: list[Later] = []
         for pool in self._pools(report, paused_too=True):
+            self.reconciler.reconcile(pool, report)
             runs = self._due_and_made(pool, at + horizon, report)
             report.waiting_late(count_late(runs, self.clock()))
             if pool.paused:

@@ -34,6 +34,7 @@ SUMMARY_NAMES: dict[RunOutcome, str] = {
     RunOutcome.MISSED_WINDOW: "missed_window",
     RunOutcome.COLLIDED: "collided",
     RunOutcome.REFUSED: "refused",
+    RunOutcome.RECONCILED: "reconciled",
 }
 # counted in the summary only when something happened (its shape stays small otherwise)
 ONLY_WHEN_SOME = (
@@ -41,6 +42,7 @@ ONLY_WHEN_SOME = (
     RunOutcome.MISSED_WINDOW,
     RunOutcome.COLLIDED,
     RunOutcome.REFUSED,
+    RunOutcome.RECONCILED,
 )
 
 

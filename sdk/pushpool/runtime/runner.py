@@ -24,6 +24,7 @@ from pushpool import contracts
 from pushpool.config import resolve
 from pushpool.core.runspec import RunResult, RunSpec
 from pushpool.core.states import StateType
+from pushpool.core.text import bounded
 from pushpool.flows.definition import Flow, _as_flow
 
 log = logging.getLogger("pushpool.runner")
@@ -57,9 +58,10 @@ def load_flow(spec: RunSpec, workdir: Path) -> Flow:
 
 
 def report(state: StateType, message: str) -> int:
-    """The result line the task-events handler reads back, and the exit code that goes with it."""
+    """The result line the task-events handler reads back, and the exit code that goes with it.
+    Its message is bounded (an exception's may be huge): the whole of it is in the log above."""
     sys.stdout.flush()
-    print(RunResult(state=state, message=message).line(), flush=True)
+    print(RunResult(state=state, message=bounded(message)).line(), flush=True)
     return contracts.EXIT_COMPLETED if state is StateType.COMPLETED else contracts.EXIT_FAILED
 
 

@@ -241,10 +241,17 @@ class ClaimStore(StoreBase):
         expr = Expr()
         for key, value in values.items():
             expr.set(key, to_plain(value))
+        expr.set(tables.ACTIVE_POOL, run.pool)
         expr.remove("due_pool", "due_at", "lease_until")
         expr.when(_launch_condition(expr, run.attempt))
-        item = self._update(self.runs, {"id": {"S": run.id}}, expr, "Record launch")
-        return FlowRun.model_validate(item)
+        recorded = FlowRun.model_validate(
+            self._update(self.runs, {"id": {"S": run.id}}, expr, "Record launch")
+        )
+        if recorded.is_final:  # ended while we launched (cancelled): not active after all
+            gone = Expr().remove(tables.ACTIVE_POOL)
+            gone.when(f"{gone.name('state')} = {gone.value(str(recorded.state))}")
+            self._update(self.runs, {"id": {"S": run.id}}, gone, "Record launch", returns="NONE")
+        return recorded
 
     def record_launches(
         self, launches: Sequence[Launched], *, at: datetime, deadline: datetime
@@ -281,7 +288,7 @@ class ClaimStore(StoreBase):
         expr = Expr()
         for key, value in values.items():
             expr.set(key, to_plain(value))
-        expr.set("due_at", iso(deadline)).remove("lease_until")
+        expr.set("due_at", iso(deadline)).set(tables.ACTIVE_POOL, run.pool).remove("lease_until")
         # the attempt we launched, recorded once, and only a run still waiting for its task
         # may stay in the due index (the runner may already have marked it RUNNING)
         expr.when(_launch_condition(expr, run.attempt))

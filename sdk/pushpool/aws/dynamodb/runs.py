@@ -19,8 +19,9 @@ from pushpool.aws.dynamodb.holds import release_items
 from pushpool.aws.expressions import Expr
 from pushpool.core import tables
 from pushpool.core.models import DeploymentSchedule, FlowRun, State
-from pushpool.core.records import AwaitingStart, Due, DueRun, Guard, NewerTaskEvent
+from pushpool.core.records import AwaitingStart, Due, DueRun, Guard, NewerTaskEvent, OnTask
 from pushpool.core.states import ALLOWED_FROM, StateType
+from pushpool.core.text import bounded
 from pushpool.core.timeutil import iso, now
 from pushpool.errors import (
     ConflictError,
@@ -32,6 +33,9 @@ from pushpool.errors import (
 class RunStore(StoreBase):
     # ---------------------------------------------------------------- runs: create and read
     def create_run(self, run: FlowRun) -> FlowRun:
+        message = bounded(run.state_message)  # a bound on every stored message
+        if message != run.state_message:
+            run = run.model_copy(update={"state_message": message})
         if not run.state_history:
             history = State(type=run.state, timestamp=run.created_at, message=run.state_message)
             run = run.model_copy(update={"state_history": [history]})
@@ -143,6 +147,22 @@ class RunStore(StoreBase):
                 runs.append(DueRun.from_projection(item))
         return Due(runs, schedules)
 
+    def active_runs(self, pool: str, launched_before: datetime) -> list[FlowRun]:
+        """The pool's runs with a task that are not final, launched before ``launched_before``:
+        the sparse ``active`` index only (its projection: enough to crash a run)."""
+        items = self._query(
+            "Read active runs",
+            TableName=self.runs,
+            IndexName=tables.ACTIVE_INDEX,
+            KeyConditionExpression="#pool = :pool AND launched_at <= :before",
+            ExpressionAttributeNames={"#pool": tables.ACTIVE_POOL},
+            ExpressionAttributeValues={
+                ":pool": {"S": pool},
+                ":before": {"S": iso(launched_before)},
+            },
+        )
+        return [FlowRun.model_validate({**i, "pool": i[tables.ACTIVE_POOL]}) for i in items]
+
     def record_task_event(self, run: FlowRun, version: int, fields: dict[str, Any]) -> FlowRun:
         """Store facts from an ECS task event without changing state, if the event is newer."""
         expr = Expr()
@@ -173,7 +193,10 @@ class RunStore(StoreBase):
         transaction, exactly once (the run's ``slot_held`` flag is the token). Raises
         StateTransitionError carrying the stored run when the condition fails.
         """
-        move = _Move(target, message, at or now(), dict(fields or {}), tuple(remove), due_at, guard)
+        # messages are bounded where they are stored (an exception's or ECS's may be huge)
+        move = _Move(
+            target, bounded(message), at or now(), dict(fields or {}), tuple(remove), due_at, guard
+        )
         _check_fields(move.fields)
         return self._apply(run, move)
 
@@ -208,10 +231,10 @@ class RunStore(StoreBase):
         if target.is_final:
             expires = int((at + timedelta(days=self.settings.run_ttl_days)).timestamp())
             expr.set(tables.TTL_ATTRIBUTE, expires)
-            to_remove += ["due_pool", "due_at", "lease_until"]
+            to_remove += ["due_pool", "due_at", "lease_until", tables.ACTIVE_POOL]
         elif target is StateType.SCHEDULED:
             expr.set("due_pool", run.pool).set("due_at", iso(move.due_at or at))
-            to_remove += ["lease_until"]
+            to_remove += ["lease_until", tables.ACTIVE_POOL]
         else:  # RUNNING or CANCELLING: no start deadline or lease left to watch
             to_remove += ["due_pool", "due_at", "lease_until"]
         if releases:
@@ -308,6 +331,8 @@ def _guard_condition(expr: Expr, guard: Guard) -> str:
     if isinstance(guard, NewerTaskEvent):
         seen = expr.name("task_event_version")
         return f"attribute_not_exists({seen}) OR {seen} < {expr.value(guard.version)}"
+    if isinstance(guard, OnTask):
+        return f"{expr.name('task_arn')} = {expr.value(guard.task_arn)}"
     if isinstance(guard, AwaitingStart):
         return (
             f"{expr.name('task_arn')} = {expr.value(guard.task_arn)} "

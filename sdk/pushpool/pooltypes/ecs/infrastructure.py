@@ -10,7 +10,9 @@ to share between the dispatcher's worker threads. The ECS and EC2 adapters are i
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from pushpool import contracts
 from pushpool.config import Settings
@@ -18,7 +20,7 @@ from pushpool.core import templates
 from pushpool.core.models import Deployment, FlowRun, WorkPool
 from pushpool.core.pacing import RateLimiter
 from pushpool.core.ports import ControlStore
-from pushpool.core.records import Launched
+from pushpool.core.records import Launched, TaskGone
 from pushpool.core.runspec import RunSpec
 from pushpool.errors import LaunchConfigurationError
 from pushpool.pooltypes.ecs.launch import LaunchRequest, build_launch
@@ -27,6 +29,24 @@ from pushpool.pooltypes.ecs.template import POOL_TYPE
 if TYPE_CHECKING:
     from pushpool.aws.ec2 import Ec2, Network
     from pushpool.aws.ecs import Ecs
+
+
+DESCRIBE_BATCH = 100  # DescribeTasks takes at most 100 tasks
+
+
+def _is_stopped(task: dict[str, Any]) -> bool:
+    return task.get("lastStatus") == "STOPPED"
+
+
+def _stopped(run: FlowRun, task: dict[str, Any]) -> TaskGone:
+    at = task.get("stoppedAt")
+    return TaskGone(
+        run,
+        known=True,
+        stop_code=task.get("stopCode"),
+        stopped_reason=task.get("stoppedReason"),
+        stopped_at=at if isinstance(at, datetime) else None,
+    )
 
 
 class EcsInfrastructure:
@@ -72,6 +92,26 @@ class EcsInfrastructure:
     def stop(self, run: FlowRun, reason: str) -> None:
         if run.task_arn:
             self.ecs.stop_task(run.cluster, run.task_arn, reason)
+
+    def reconcile(self, runs: Sequence[FlowRun]) -> list[TaskGone]:
+        """DescribeTasks for the runs' tasks, 100 a call per cluster: those STOPPED or unknown."""
+        by_cluster: dict[str, dict[str, FlowRun]] = {}
+        for run in runs:
+            if run.task_arn:
+                by_cluster.setdefault(run.cluster or "", {})[run.task_arn] = run
+        gone: list[TaskGone] = []
+        for cluster, of_task in by_cluster.items():
+            arns = list(of_task)
+            for start in range(0, len(arns), DESCRIBE_BATCH):
+                batch = arns[start : start + DESCRIBE_BATCH]
+                tasks, unknown = self.ecs.task_states(cluster or None, batch)
+                gone += [
+                    _stopped(of_task[t["taskArn"]], t)
+                    for t in tasks
+                    if _is_stopped(t) and t.get("taskArn") in of_task
+                ]
+                gone += [TaskGone(of_task[arn], known=False) for arn in unknown]
+        return gone
 
     def warm(self, run: FlowRun, pool: WorkPool, deployment: Deployment) -> None:
         self.ecs.warm()

@@ -1,0 +1,116 @@
+"""The reconciler: active runs whose task events never came, settled from what ECS shows.
+
+Task events move runs (``dispatch.task_events``), and they can be lost: a rule or a Lambda
+failing, a task that vanished. Once a minute per pool, the scheduled tick lists the pool's active
+runs (PENDING with a task, RUNNING) launched more than :data:`GRACE` ago, asks the pool type's
+infrastructure which of their tasks are gone (ECS: DescribeTasks, 100 tasks a call per cluster),
+and crashes those runs through ``dispatch.crashes.crash_or_retry``: the slot given back once,
+infrastructure stop codes retried as a new attempt. Every write is guarded on the run still
+being on that task, so an event arriving meanwhile wins and the reconciler moves on.
+
+Why a sparse index of its own (``core.tables``, ``active``: keyed by pool and launch time)
+rather than the ``due`` index or ``by_pool``: ``due`` readers take every item up to a time as
+work and RUNNING runs have no time to be due at, and ``by_pool`` holds every run ever made (a
+filter still reads them all). With ``active``, a pass costs one Query page per 1 MB of active
+runs and one DescribeTasks per 100 of them; a pool with no slot taken (so no active run, as
+every active run holds one) costs nothing.
+
+Not reconciled: CANCELLING runs (their stop is being waited for), and a PENDING run whose task
+runs without its RUNNING event (left to the start deadline). Must never call boto3.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from pushpool.core.models import FlowRun, WorkPool
+from pushpool.core.outcomes import EventOutcome, RunOutcome
+from pushpool.core.ports import Infrastructure, Store
+from pushpool.core.records import OnTask, TaskGone
+from pushpool.core.states import StateType
+from pushpool.dispatch.crashes import crash_or_retry
+from pushpool.dispatch.report import TickReport
+from pushpool.errors import PushpoolError
+
+log = logging.getLogger("pushpool.dispatch")
+
+INTERVAL = timedelta(seconds=55)  # at most one pass per pool in this long (the tick: a minute)
+GRACE = timedelta(minutes=2)  # a task launched or stopped this recently may have events in flight
+TASK_MISSING_STOP_CODE = "TaskMissing"  # not an infrastructure stop code: the flow may have run
+WATCHED = frozenset({StateType.PENDING, StateType.RUNNING})
+
+
+def gone_message(gone: TaskGone) -> str:
+    """Why the run crashed, in the words of what ECS shows."""
+    task = (gone.run.task_arn or "").rsplit("/", 1)[-1]
+    if not gone.known:
+        return f"ECS no longer knows its task {task}, and no event reached pushpool"
+    why = gone.stop_code or "unknown stop code"
+    if gone.stopped_reason:
+        why = f"{why}: {gone.stopped_reason}"
+    return f"Its task {task} is STOPPED ({why}) but no event reached pushpool"
+
+
+def settled_long_enough(gone: TaskGone, at: datetime, grace: timedelta = GRACE) -> bool:
+    """A task stopped within the grace period may still have its STOPPED event on the way."""
+    return gone.stopped_at is None or gone.stopped_at <= at - grace
+
+
+class Reconciler:
+    """One per dispatcher; remembers when it last reconciled each pool."""
+
+    def __init__(
+        self,
+        store: Store,
+        infrastructures: Mapping[str, Infrastructure],
+        clock: Callable[[], datetime],
+        *,
+        interval: timedelta = INTERVAL,
+        grace: timedelta = GRACE,
+    ) -> None:
+        self.store = store
+        self.infrastructures = infrastructures
+        self.clock = clock
+        self.interval = interval
+        self.grace = grace
+        self._last: dict[str, datetime] = {}
+
+    def reconcile(self, pool: WorkPool, report: TickReport) -> None:
+        """Crash the pool's active runs whose task is gone (at most once per ``interval``, and
+        not for a pool with no slot taken). AWS trouble is logged and left to the next pass: it
+        never stops the tick."""
+        at = self.clock()
+        last = self._last.get(pool.name)
+        if pool.active_runs <= 0 or (last is not None and at - last < self.interval):
+            return
+        self._last[pool.name] = at
+        try:
+            runs = [
+                run
+                for run in self.store.active_runs(pool.name, at - self.grace)
+                if run.state in WATCHED and run.task_arn
+            ]
+            gone = self.infrastructures[pool.type].reconcile(runs) if runs else []
+            for one in gone:
+                if settled_long_enough(one, at, self.grace):
+                    self._crash(pool, one, report)
+        except PushpoolError as exc:
+            log.warning("could not reconcile pool %s: %s", pool.name, exc)
+
+    def _crash(self, pool: WorkPool, gone: TaskGone, report: TickReport) -> None:
+        run: FlowRun = gone.run
+        message = gone_message(gone)
+        stop_code = (gone.stop_code or "") if gone.known else TASK_MISSING_STOP_CODE
+        outcome = crash_or_retry(
+            self.store,
+            run,
+            message,
+            stop_code=stop_code,
+            pool=pool,
+            guard=OnTask(run.task_arn or ""),
+        )
+        if outcome is not EventOutcome.MOVED_ON:
+            report.add(RunOutcome.RECONCILED, run.id)
+            log.warning("run %s: %s", outcome, message, extra={"run_id": run.id})
