@@ -24,8 +24,9 @@ quickstart: $(VENV)/.local-installed
 dev: $(VENV)/.local-installed
 	$(BIN)/pushpool dev
 
+# two workers, each test file on one of them (the e2e files share their emulator within a file)
 test: $(VENV)/.dev-installed lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check $(CODE)
