@@ -29,3 +29,4 @@ def test_quickstart_completes_and_shows_the_flow_log(tmp_path: Path) -> None:
     out = result.stdout
     assert state_lines(out) == ["Scheduled", "Pending", "Running", "Completed"]
     assert "Hello Ada!" in out
+    assert "pushpool-result" not in out  # the runner's line for the task-events handler

@@ -5,13 +5,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from pushpool.contracts import RESULT_MARKER
 from pushpool.core.models import FlowRun
 from pushpool.core.states import StateType
 from pushpool.display import console, state_line
 
 
 def print_log_lines(lines: list[Any]) -> None:
+    """A run's log lines as people read them: the runner's result line, which is for the
+    task-events handler (its state and message are printed as the run's state), left out."""
     for line in lines:
+        if line.message.startswith(RESULT_MARKER):
+            continue
         console.print(
             f"[grey50]   |[/] {line.message}", markup=True, highlight=False, soft_wrap=True
         )
