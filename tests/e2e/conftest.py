@@ -64,10 +64,10 @@ def emulator() -> Iterator[Emulator]:
         _clear_handler_caches()
 
 
-@pytest.fixture(scope="package")
-def flows_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = tmp_path_factory.mktemp("flows-repo")
-    for name, text in FLOWS.items():
+def commit_repo(repo: Path, files: dict[str, str]) -> Path:
+    """A git repository at ``repo`` holding ``files`` in one commit on ``main``."""
+    repo.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
         (repo / name).write_text(text)
     for args in (
         ["init", "-q", "-b", "main"],
@@ -76,6 +76,11 @@ def flows_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ):
         subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
     return repo
+
+
+@pytest.fixture(scope="package")
+def flows_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return commit_repo(tmp_path_factory.mktemp("flows-repo"), FLOWS)
 
 
 class Cli:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from pushpool.dev.server import EMULATOR_CREDENTIALS, free_port, port_in_use
-from tests.e2e.conftest import BIN, FLOWS, Cli, wait_for
+from tests.e2e.conftest import BIN, FLOWS, Cli, commit_repo, wait_for
 from tests.e2e.test_walkthrough import deploy, new_pool, run_id_of
 
 SLEEPER = textwrap.dedent(
@@ -42,17 +42,7 @@ SLEEPER = textwrap.dedent(
 
 @pytest.fixture()
 def repo(tmp_path: Path) -> Path:
-    repo = tmp_path / "flows"
-    repo.mkdir()
-    (repo / "hello.py").write_text(FLOWS["hello.py"])
-    (repo / "sleeper.py").write_text(SLEEPER)
-    for args in (
-        ["init", "-q", "-b", "main"],
-        ["add", "."],
-        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "flows"],
-    ):
-        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
-    return repo
+    return commit_repo(tmp_path / "flows", {"hello.py": FLOWS["hello.py"], "sleeper.py": SLEEPER})
 
 
 class Dev:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import BIN, Cli
+from tests.e2e.conftest import BIN, Cli, commit_repo
 from tests.e2e.test_walkthrough import deploy, new_pool, run_id_of
 
 LAST_WORDS = textwrap.dedent(
@@ -34,15 +34,7 @@ LAST_WORDS = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = tmp_path_factory.mktemp("last-words")
-    (repo / "last_words.py").write_text(LAST_WORDS)
-    for args in (
-        ["init", "-q", "-b", "main"],
-        ["add", "."],
-        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "flows"],
-    ):
-        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
-    return repo
+    return commit_repo(tmp_path_factory.mktemp("last-words"), {"last_words.py": LAST_WORDS})
 
 
 def test_follow_prints_the_lines_written_just_before_exit(cli: Cli, repo: Path) -> None:
