@@ -1,4 +1,4 @@
-"""A lazy, cached boto3 client factory.
+"""A lazy, cached AWS client factory (botocore clients, as boto3 would build them).
 
 No client is built at import time: moto's ``mock_aws`` (and ``AWS_ENDPOINT_URL``) must be in force
 before the first client exists. Callers inject a factory (tests) or use :func:`default_clients`.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import boto3
 from botocore.config import Config
+from botocore.session import Session
 
 from pushpool.config import Settings, load_settings
 
@@ -20,8 +20,10 @@ _RETRIES = Config(
 
 
 class Clients:
-    """Builds one boto3 client per service on first use (subclasses may wrap what ``_build``
-    returns: the tests serialise and count requests that way)."""
+    """Builds one client per service on first use (subclasses may wrap what ``_build`` returns:
+    the tests serialise and count requests that way). Clients come from a botocore session, not
+    boto3's: they are the same objects, and a CLI command then never pays for ``import boto3``.
+    A boto3 session passed as ``session`` is used as it is."""
 
     def __init__(self, settings: Settings | None = None, session: Any = None) -> None:
         self.settings = settings or load_settings()
@@ -40,13 +42,14 @@ class Clients:
         return client
 
     def _build(self, service: str) -> Any:
-        session = self._session or boto3.session.Session()
-        return session.client(
-            service,
-            region_name=self.settings.region,
-            endpoint_url=self.settings.endpoint_url,
-            config=_RETRIES,
-        )
+        options: dict[str, Any] = {
+            "region_name": self.settings.region,
+            "endpoint_url": self.settings.endpoint_url,
+            "config": _RETRIES,
+        }
+        if self._session is not None:
+            return self._session.client(service, **options)
+        return Session().create_client(service, **options)
 
 
 _default: Clients | None = None

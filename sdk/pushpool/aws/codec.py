@@ -7,15 +7,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from pydantic import BaseModel
 
+from pushpool.aws import attributes
 from pushpool.core.timeutil import iso
 from pushpool.errors import ItemTooLargeError
 
 MAX_ITEM_BYTES = 400 * 1024
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 
 def to_plain(value: Any) -> Any:
@@ -39,17 +37,17 @@ def _json_default(value: Any) -> Any:
 
 
 def serialize(value: Any) -> dict[str, Any]:
-    return _serializer.serialize(to_plain(value))
+    return attributes.serialize(to_plain(value))
 
 
 def to_item(plain: dict[str, Any]) -> dict[str, Any]:
     """Top-level None values are left out: absent attributes make simple conditions
     (``attribute_not_exists(task_arn)``) and smaller items."""
-    return {key: _serializer.serialize(v) for key, v in plain.items() if v is not None}
+    return {key: attributes.serialize(v) for key, v in plain.items() if v is not None}
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _from_decimal(_deserializer.deserialize(value)) for key, value in item.items()}
+    return {key: _from_decimal(attributes.deserialize(value)) for key, value in item.items()}
 
 
 def _from_decimal(value: Any) -> Any:
