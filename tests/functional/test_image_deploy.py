@@ -145,3 +145,17 @@ def test_pool_infrastructure_names_the_repository_pushes_go_to(
     facts = PoolImage.of(store.get_pool(POOL))
     assert (facts.repository, facts.cpu_architecture) == ("r.example/p", "X86_64")
     assert facts.base == "pushpool/runner:latest"
+
+
+def test_a_push_to_an_ecr_repository_logs_in_to_its_registry(clients: Clients) -> None:
+    from pushpool.images.build import ecr_login
+
+    uri = clients("ecr").create_repository(repositoryName="pushpool-test-pool")["repository"][
+        "repositoryUri"
+    ]
+
+    login = ecr_login(f"{uri}:me-buy-1.0")
+
+    assert login is not None and login.username == "AWS"
+    assert uri.startswith(login.registry)
+    assert ecr_login("127.0.0.1:5000/pools/p:me-buy-1.0") is None  # not ECR: no login asked
