@@ -67,3 +67,15 @@ def test_image_build_with_no_engine_is_one_line(cli: Cli) -> None:
         result.stderr + result.stdout
     )
     assert default_image(pool) == "pushpool/runner:latest"
+
+
+def test_a_base_image_that_cannot_be_pulled_is_one_line_naming_it(cli: Cli) -> None:
+    pool = f"pool-{uuid.uuid4().hex[:8]}"
+    assert cli("create", pool).returncode == 0
+
+    result = cli("image", "build", "--pool", pool, "--base", "no-such.invalid/base:1")
+
+    out = result.stdout + result.stderr
+    assert result.returncode == 1 and "Traceback" not in out
+    assert "Base image 'no-such.invalid/base:1' is not in the Docker engine" in out
+    assert default_image(pool) == "pushpool/runner:latest"

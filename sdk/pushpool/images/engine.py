@@ -34,10 +34,11 @@ def connect(timeout: int = 600) -> Any:
     import docker
 
     try:
-        client = docker.from_env(timeout=timeout)
+        client = docker.from_env(timeout=10)  # an engine that does not answer is not waited for
         client.ping()
     except Exception as exc:
         raise DockerUnavailableError(no_engine_message(type(exc).__name__)) from None
+    client.api.timeout = timeout  # builds and pushes take their time
     return client
 
 

@@ -60,10 +60,14 @@ def build_context(
         engine.tag(client, found.id, tag)
         return Built(tag, str(found.id), content_hash, built=False)
     if base is not None and not engine.has_image(client, base):
-        raise ImageError(
-            f"Base image {base!r} is not in the Docker engine and cannot be pulled here; pull or "
-            "build it first, or set PUSHPOOL_RUNNER_BASE to an image with Python 3.11+ and pip."
-        )
+        try:
+            engine.pull(client, base, None, platform)
+        except ImageError as exc:
+            raise ImageError(
+                f"Base image {base!r} is not in the Docker engine and cannot be pulled ({exc}); "
+                "pull or build it first, or set PUSHPOOL_RUNNER_BASE (or --base) to an image "
+                "with Python 3.11+ and pip."
+            ) from None
     image_id = engine.build(
         client,
         context.tar(),
