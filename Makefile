@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CODE := $(wildcard sdk functions tests bench examples infra)
 
-.PHONY: quickstart test lint typecheck unit e2e bench bench-schedules dev clean
+.PHONY: quickstart test docker-test lint typecheck unit e2e bench bench-schedules bench-images dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ dev: $(VENV)/.local-installed
 test: $(VENV)/.dev-installed lint typecheck
 	$(BIN)/pytest -n 2 --dist loadfile
 
+# the docker tier (left out of `make test`): finds the engine at DOCKER_HOST or starts one under
+# ~/.cache/pushpool/docker (root: installs docker.io debootstrap docker-registry), builds the base
+# image once, then runs the tests marked `docker`
+docker-test: $(VENV)/.dev-installed
+	-$(BIN)/python -m pushpool.dev.engine
+	$(BIN)/pytest -m docker tests/containers
+
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
@@ -45,6 +52,9 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/dispatch.py --quick
 	$(BIN)/python bench/schedules.py --quick
 	$(BIN)/python bench/imports.py
+
+bench-images: $(VENV)/.dev-installed
+	$(BIN)/python bench/images.py
 
 bench-schedules: $(VENV)/.dev-installed
 	$(BIN)/python bench/schedules.py --quick

@@ -93,6 +93,15 @@ def code_dir(env: Mapping[str, str] | None = None) -> str:
     return str(resolve(None, "PUSHPOOL_CODE_DIR", os.getcwd(), env))
 
 
+DEFAULT_RUNNER_BASE = "python:3.11-slim"
+
+
+def runner_base(explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """What a pool's runner image is built FROM: ``--base``, ``PUSHPOOL_RUNNER_BASE``, else
+    ``python:3.11-slim`` (any image with Python 3.11+ and pip; git is added when missing)."""
+    return str(resolve(explicit, "PUSHPOOL_RUNNER_BASE", DEFAULT_RUNNER_BASE, env))
+
+
 def allowed_file_roots(env: Mapping[str, str] | None = None) -> tuple[Path, ...]:
     """Folders the runner may fetch local repositories from: ``PUSHPOOL_ALLOWED_FILE_ROOTS``
     (absolute paths separated by ``os.pathsep``), resolved; none when unset (a container on AWS

@@ -39,7 +39,9 @@ def print_deployed(deployment: Deployment) -> None:
     table.add_column("Status")
     table.add_column("Details")
     commit = (getattr(deployment.source, "commit", None) or "")[:10]
+    image = getattr(deployment.source, "image", None)
     details = f"pool {deployment.pool}" + (f", commit {commit}" if commit else "")
+    details += f", image {image}" if image else ""
     table.add_row(deployment.full_name, "[green]applied[/]", details)
     console.print(table)
     console.print("\nTo schedule a run for this deployment, use the following command:\n")

@@ -99,3 +99,11 @@ class LaunchConfigurationError(AwsError):
 
 class InfrastructureError(PushpoolError):
     """Provisioning or tearing down AWS infrastructure failed."""
+
+
+class ImageError(PushpoolError):
+    """A container image could not be built, pushed or pulled."""
+
+
+class DockerUnavailableError(ImageError):
+    """No Docker engine answers where one is needed (building an image, running it locally)."""

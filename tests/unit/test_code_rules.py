@@ -53,12 +53,21 @@ NOT_IN_LAMBDA = (
     "pulumi",
     "pulumi_aws",
     "moto",
+    "docker",
     "pushpool.cli",
     "pushpool.dev",
     "pushpool.provision",
 )
 # the runner writes nothing to AWS (its task role has no table permission): no DynamoDB store
-NOT_IN_RUNNER = ("typer", "rich", "pulumi", "moto", "pushpool.cli", "pushpool.aws.dynamodb")
+NOT_IN_RUNNER = (
+    "typer",
+    "rich",
+    "pulumi",
+    "moto",
+    "docker",
+    "pushpool.cli",
+    "pushpool.aws.dynamodb",
+)
 
 
 def rel(path: Path) -> str:

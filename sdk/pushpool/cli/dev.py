@@ -57,10 +57,14 @@ def serve(
     if emulator.restored_crashed:
         count = len(emulator.restored_crashed)
         console.print(f"{count} run(s) active when the emulator last stopped: now Crashed.")
+    containers = (
+        "in docker containers"
+        if emulator.fargate.use_docker
+        else "FAILED: they need a Docker engine, none answers at DOCKER_HOST"
+    )
     console.print(
-        "Dispatcher every {:.1f}s; Fargate tasks run as {}.".format(
-            tick, "docker containers" if emulator.fargate.use_docker else "local subprocesses"
-        )
+        f"Dispatcher every {tick:.1f}s; Fargate tasks run as local subprocesses, "
+        f"those of image deployments {containers}."
     )
     console.print("\nIn another terminal, point the CLI and SDK at it:\n")
     for line in emulator.server.export_lines():

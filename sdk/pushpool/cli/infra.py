@@ -120,9 +120,11 @@ def provision(
 
     console.print(f"\n[bold green]Work pool {pool.name!r} is ready[/] in {chosen_region}.")
     console.print(
-        "Deploy a flow to it (the image must contain pushpool; push it to "
-        f"{outputs.get('image_repository', 'the pool ECR repository')}):\n"
+        "Next, build its runner image (Python, git, pushpool), push it to "
+        f"{outputs.get('image_repository', 'the pool ECR repository')} and make it the pool's "
+        f"default image:\n\n    pushpool image build --pool {pool.name} --push\n"
     )
+    console.print("Then deploy a flow to it:\n")
     console.print(
         "    from pushpool import flow\n"
         "    flow.from_source(source='https://github.com/me/flows.git',\n"

@@ -3,7 +3,8 @@
 - ``git``: a repository URL (credentials removed, :func:`pushpool.core.urls.strip_credentials`),
   the exact commit runs check out, and where the token of a private repository is stored
   (a reference, :mod:`pushpool.core.credentials`; never the token);
-- ``image``: baked into the container image; the runner finds it in its working directory.
+- ``image``: baked into the container image (its reference, a digest once pushed); the runner
+  finds it at the recorded path, else in its working directory.
 
 ``pushpool.flows.sources`` fetches each kind for the runner (one function per kind). Adding a kind
 (``s3``) is adding a model here and a fetcher there. Pure data.
@@ -83,9 +84,20 @@ class ImageSource(_Source):
     """Code baked into the container image that runs the flow."""
 
     kind: Literal["image"] = "image"
+    image: str | None = Field(
+        default=None,
+        description=(
+            "The image runs use: 'repo@sha256:...' once pushed (a later push cannot change it), "
+            "else the local 'name:tag'."
+        ),
+    )
+    path: str | None = Field(
+        default=None,
+        description="Where the code is in the image; none = the image's working directory.",
+    )
 
     def describe(self) -> str:
-        return "image"
+        return f"image {self.image}" if self.image else "image"
 
 
 CodeSource = Annotated[GitSource | ImageSource, Field(discriminator="kind")]

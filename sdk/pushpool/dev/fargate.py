@@ -1,5 +1,7 @@
 """Plays Fargate on this machine: every task launched in the emulator's ECS has its container
-command run as a local subprocess (or `docker run` where a Docker engine answers), its output
+command run as a local subprocess, or, for a deployment whose code is in an image, in that image
+with `docker run` on the real engine (network host: it reaches the emulator on 127.0.0.1); with
+no engine such a run fails at once, "needs a Docker engine". Its output
 written to the task's CloudWatch Logs stream, and its end reported as a real-shaped ECS
 "Task State Change" event to the task-events handler. StopTask (cancel, deadline) sends SIGTERM.
 
@@ -24,14 +26,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pushpool import contracts
 from pushpool.aws.clients import Clients
 from pushpool.aws.ecs import Ecs
 from pushpool.aws.logs import Logs
 from pushpool.config import ALLOWED_FILE_ROOTS
+from pushpool.core.runspec import RunResult
+from pushpool.core.states import StateType
 from pushpool.dev import moto_memory
 from pushpool.dev.docker import docker_available, docker_command, write_env_file
 from pushpool.dev.events import task_state_change_event
 from pushpool.dev.orphans import die_with_parent
+from pushpool.dev.taskdefs import (
+    EMULATOR_VARIABLES,
+    awslogs,
+    container_environment,
+    flow_container,
+    runs_code_in_image,
+)
 
 EventSink = Callable[[dict[str, Any]], Any]
 STOP_GRACE_SECONDS = 5.0
@@ -47,14 +59,6 @@ _INHERITED = (
     "SSL_CERT_FILE",
     "REQUESTS_CA_BUNDLE",
     "AWS_CA_BUNDLE",
-)
-# where the emulator is and how to sign in to it: what Fargate's task role would provide
-_EMULATOR_VARIABLES = (
-    "AWS_ENDPOINT_URL",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_DEFAULT_REGION",
-    "AWS_REGION",
 )
 
 
@@ -96,7 +100,10 @@ class LocalFargate:
         self.ecs = Ecs(clients)
         self.logs = Logs(clients)
         self.on_event = on_event
+        # use_docker: None = image deployments in containers when an engine answers, the rest
+        # as subprocesses; True = every task in a container; False = no container ever
         self.use_docker = docker_available() if use_docker is None else use_docker
+        self.docker_for_all = use_docker is True
         self.echo = echo
         self.tasks: dict[str, LocalTask] = {}
         self.seen: set[str] = set()
@@ -141,7 +148,7 @@ class LocalFargate:
             return None
         task = described[0]
         taskdef = self.ecs.describe_task_definition(task["taskDefinitionArn"])
-        container, overrides = _flow_container(taskdef, task)
+        container, overrides = flow_container(taskdef, task)
         env = _task_environment(container, overrides)
         command = list(overrides.get("command") or container.get("command") or [])
         if not command:
@@ -152,10 +159,14 @@ class LocalFargate:
                 "the local emulator cannot run an image's default command",
             )
             return None
+        in_image = runs_code_in_image(env)
+        if in_image and not self.use_docker:
+            self._fail_without_engine(cluster, task, container)
+            return None
         env_file = None
         try:
-            if self.use_docker:
-                env_file = write_env_file(env)
+            if self.use_docker and (in_image or self.docker_for_all):
+                env_file = write_env_file(container_environment(container, overrides))
                 command = docker_command(str(container.get("image")), command, env_file)
                 env = _docker_client_environment()
             process = subprocess.Popen(
@@ -172,7 +183,7 @@ class LocalFargate:
                 env_file.unlink(missing_ok=True)
             self._report_start_failure(cluster, task, f"CannotStartContainerError: {exc}")
             return None
-        log_group, log_stream = _awslogs(container, arn)
+        log_group, log_stream = awslogs(container, arn)
         name = str(container.get("name", "flow"))
         local = LocalTask(
             arn, cluster, task.get("startedBy"), name, process, log_group, log_stream, task
@@ -283,7 +294,37 @@ class LocalFargate:
             )
         )
 
-    def _report_start_failure(self, cluster: str, task: dict[str, Any], reason: str) -> None:
+    def _fail_without_engine(
+        self, cluster: str, task: dict[str, Any], container: dict[str, Any]
+    ) -> None:
+        """An image deployment with no engine to run it: FAILED now, with the reason as the
+        run's message (a result line in its log stream), not after a start deadline."""
+        from pushpool.images.engine import no_engine_message
+
+        message = f"This run needs a Docker engine: its code is in an image. {no_engine_message()}"
+        group, stream = awslogs(container, task["taskArn"])
+        if group and stream:
+            with contextlib.suppress(Exception):
+                self.logs.ensure_stream(group, stream)
+                line = RunResult(state=StateType.FAILED, message=message).line()
+                self.logs.write(group, stream, [(time.time(), line)])
+        self._report_start_failure(
+            cluster,
+            task,
+            f"CannotStartContainerError: {message}",
+            exit_code=contracts.EXIT_FAILED,
+            container=str(container.get("name", "flow")),
+        )
+
+    def _report_start_failure(
+        self,
+        cluster: str,
+        task: dict[str, Any],
+        reason: str,
+        *,
+        exit_code: int | None = None,
+        container: str | None = None,
+    ) -> None:
         with contextlib.suppress(Exception):
             self.ecs.stop_task(cluster, task["taskArn"], reason)
         self.on_event(
@@ -293,30 +334,13 @@ class LocalFargate:
                 desired_status="STOPPED",
                 version=3,
                 region=self.clients.settings.region,
+                exit_code=exit_code,
                 stop_code="TaskFailedToStart",
                 stopped_reason=reason,
-                container=None,
+                container=container,
             )
         )
         self._forget(task["taskArn"])
-
-
-def _flow_container(
-    taskdef: dict[str, Any], task: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The task's essential container and RunTask's overrides for it."""
-    containers = taskdef.get("containerDefinitions") or [{}]
-    container = next((c for c in containers if c.get("essential", True)), containers[0])
-    name = str(container.get("name", "flow"))
-    overrides: dict[str, Any] = next(
-        (
-            o
-            for o in task.get("overrides", {}).get("containerOverrides", [])
-            if o.get("name") == name
-        ),
-        {},
-    )
-    return container, overrides
 
 
 def _task_environment(container: dict[str, Any], overrides: dict[str, Any]) -> dict[str, str]:
@@ -326,7 +350,7 @@ def _task_environment(container: dict[str, Any], overrides: dict[str, Any]) -> d
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.update({e["name"]: e["value"] for e in container.get("environment", [])})
     env.update({e["name"]: e["value"] for e in overrides.get("environment", [])})
-    for key in _EMULATOR_VARIABLES:
+    for key in EMULATOR_VARIABLES:
         if key in os.environ:
             env.setdefault(key, os.environ[key])
     env.setdefault(ALLOWED_FILE_ROOTS, emulator_file_roots())
@@ -354,15 +378,3 @@ def _signal_group(process: subprocess.Popen[str], sig: int) -> None:
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, sig)
-
-
-def _awslogs(container: dict[str, Any], task_arn: str) -> tuple[str | None, str | None]:
-    config = container.get("logConfiguration") or {}
-    if config.get("logDriver") != "awslogs":
-        return None, None
-    options = config.get("options") or {}
-    group = options.get("awslogs-group")
-    prefix = options.get("awslogs-stream-prefix")
-    task_id = task_arn.rsplit("/", 1)[-1]
-    stream = f"{prefix}/{container.get('name')}/{task_id}" if prefix else task_id
-    return group, stream

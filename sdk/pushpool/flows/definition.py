@@ -150,7 +150,9 @@ class Flow:
         parameters: dict[str, Any] | None = None,
         tags: list[str] | None = None,
         description: str | None = None,
-        image: str | None = None,
+        image: Any = None,
+        build: bool = True,
+        push: bool = True,
         infra_retries: int | None = None,
         cron: str | Iterable[str] | None = None,
         interval: Any = None,
@@ -164,7 +166,12 @@ class Flow:
     ) -> Deployment:
         """Register this flow as a deployment on a work pool, with its schedules (``cron``,
         ``interval`` and ``rrule`` each take one or a list; ``schedules`` takes
-        ``pushpool.schedules`` objects); prints the command to run it."""
+        ``pushpool.schedules`` objects); prints the command to run it.
+
+        ``image`` (``"repo/name:tag"`` or ``pushpool.docker.DockerImage``) without a source bakes
+        the project directory into an image: built through the Docker engine (``build``, skipped
+        when nothing changed) and pushed to the pool's repository (``push``; runs then use its
+        digest). With ``from_source`` it only names the image that runs the flow."""
         from pushpool.flows.deploy import DeployOptions, deploy_flow
 
         options = DeployOptions(
@@ -174,6 +181,8 @@ class Flow:
             tags=tags,
             description=description,
             image=image,
+            build=build,
+            push=push,
             infra_retries=infra_retries,
             cron=cron,
             interval=interval,
@@ -183,6 +192,7 @@ class Flow:
             paused=paused,
             concurrency_limit=concurrency_limit,
             store=store,
+            announce=_announce if print_next_steps else None,
         )
         saved = deploy_flow(self, name, work_pool_name, options)
         if print_next_steps:
@@ -191,11 +201,21 @@ class Flow:
 
     def _local_entrypoint(self) -> str:
         file = Path(inspect.getfile(self.fn)).resolve()
-        try:
-            relative = file.relative_to(Path.cwd())
-        except ValueError:
-            relative = Path(file.name)
+        relative = file.relative_to(self._project_dir())
         return f"{relative.as_posix()}:{self.fn.__name__}"
+
+    def _project_dir(self) -> Path:
+        """The folder an image of this flow holds: the working directory when the flow's file
+        is in it (as ``prefect deploy`` does), else the file's own folder."""
+        file = Path(inspect.getfile(self.fn)).resolve()
+        here = Path.cwd().resolve()
+        return here if file.is_relative_to(here) else file.parent
+
+
+def _announce(line: str) -> None:
+    from pushpool.display import console
+
+    console.print(line)
 
 
 def _print_deployed(deployment: Deployment) -> None:

@@ -4,7 +4,7 @@ the service layer (checked against the pool and the flow's signature before anyt
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -39,7 +39,9 @@ class DeployOptions:
     parameters: dict[str, Any] | None = None
     tags: list[str] | None = None
     description: str | None = None
-    image: str | None = None
+    image: Any = None  # a name 'repo/name:tag' or a pushpool.docker.DockerImage
+    build: bool = True
+    push: bool = True
     infra_retries: int | None = None
     cron: str | Iterable[str] | None = None
     interval: IntervalLike | Iterable[IntervalLike] | None = None
@@ -49,16 +51,44 @@ class DeployOptions:
     paused: bool | None = None
     concurrency_limit: int | ConcurrencyLimitConfig | None = None
     store: Any = None
+    announce: Callable[[str], None] | None = None  # told whether the image was built
 
 
 def deploy_flow(flow: Flow, name: str, work_pool_name: str, options: DeployOptions) -> Deployment:
     from pushpool import services
     from pushpool.aws.dynamodb import Store
 
+    store = options.store or Store()
     deployment = build_deployment(flow, name, work_pool_name, options)
     schedules = schedules_of(options)
-    saved, _ = services.save_deployment(options.store or Store(), deployment, schedules)
+    if isinstance(deployment.source, ImageSource) and flow._source is None:
+        deployment = _with_image(flow, deployment, store.get_pool(work_pool_name), options)
+    saved, _ = services.save_deployment(store, deployment, schedules)
     return saved
+
+
+def _with_image(
+    flow: Flow, deployment: Deployment, pool: Any, options: DeployOptions
+) -> Deployment:
+    """Build and push the image (nothing is written before this returns), then point the
+    deployment at the image runs are to use."""
+    from pushpool.images.build import PoolImage, prepare_image
+    from pushpool.images.spec import DockerImage
+
+    image = DockerImage.parse(options.image)
+    result = prepare_image(
+        image,
+        PoolImage.of(pool, deployment.job_variables),
+        flow._project_dir(),
+        build=options.build,
+        push=options.push,
+    )
+    if options.announce is not None and result.content_hash is not None:
+        done = "Built" if result.built else "Unchanged since the last build, not rebuilt:"
+        options.announce(f"{done} image {image.reference} (context {result.content_hash[:12]}).")
+    source = ImageSource(image=result.reference, path=result.path)
+    variables = {**deployment.job_variables, "image": result.reference}
+    return deployment.model_copy(update={"source": source, "job_variables": variables})
 
 
 def build_deployment(
@@ -67,7 +97,7 @@ def build_deployment(
     source, entrypoint = _source(flow, options.image)
     variables = dict(options.job_variables or {})
     if options.image is not None:
-        variables["image"] = options.image
+        variables["image"] = _image_name(options.image)
     fields: dict[str, Any] = {
         "name": name,
         "flow_name": flow.name,
@@ -107,7 +137,13 @@ def _many(value: Any, one: type | tuple[type, ...]) -> list[Any]:
     return [value] if isinstance(value, one) else list(value)
 
 
-def _source(flow: Flow, image: str | None) -> tuple[CodeSource, str]:
+def _image_name(image: Any) -> str:
+    from pushpool.images.spec import DockerImage
+
+    return image.reference if isinstance(image, DockerImage) else str(image)
+
+
+def _source(flow: Flow, image: Any) -> tuple[CodeSource, str]:
     if flow._source is not None:
         return flow._source, flow._entrypoint or ""
     if image is None:

@@ -18,6 +18,7 @@ from pushpool.services.pools import (
     resume_pool,
     save_provisioned_pool,
     set_pool_concurrency_limit,
+    set_pool_image,
     update_pool,
 )
 from pushpool.services.queues import (
@@ -70,6 +71,7 @@ __all__ = [
     "save_deployment",
     "save_provisioned_pool",
     "set_pool_concurrency_limit",
+    "set_pool_image",
     "set_queue_concurrency_limit",
     "set_queue_priority",
     "set_schedule_active",

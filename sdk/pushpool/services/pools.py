@@ -89,6 +89,14 @@ def update_pool(store: Store, name: str, changes: PoolUpdate) -> WorkPool:
     return store.update_pool(name, changes)
 
 
+def set_pool_image(store: Store, name: str, image: str) -> WorkPool:
+    """Make ``image`` the pool's default ``image`` job variable (its runner image); the template
+    is checked as any new one is."""
+    current = store.get_pool(name)
+    template = templates.with_defaults(current.base_job_template, {"image": image})
+    return update_pool(store, name, PoolUpdate(base_job_template=template))
+
+
 def pause_pool(store: Store, name: str) -> WorkPool:
     """A paused pool keeps its runs SCHEDULED and launches nothing."""
     return store.update_pool(name, PoolUpdate(paused=True))

@@ -47,7 +47,7 @@ def _fetch_git(source: GitSource, workdir: Path) -> Path:
 
 @fetch_code.register
 def _fetch_image(source: ImageSource, workdir: Path) -> Path:
-    return Path(code_dir())  # baked in: where the image's working directory is
+    return Path(source.path or code_dir())  # baked in: no clone
 
 
 __all__ = ["fetch_code"]
