@@ -41,7 +41,8 @@ def _fetch_git(source: GitSource, workdir: Path) -> Path:
         token=token,
         local_roots=allowed_file_roots(),
     )
-    log.info("Cloned %s at %s", source.url, (checkout.commit or "")[:12])
+    how = f" ({checkout.strategy.value})" if checkout.strategy else ""
+    log.info("Cloned %s at %s%s", source.url, (checkout.commit or "")[:12], how)
     return checkout.path
 
 
