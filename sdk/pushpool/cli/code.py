@@ -9,7 +9,9 @@ import typer
 from pushpool.cli.common import Output, OutputOption, handle_errors
 from pushpool.display import console
 
-app = typer.Typer(no_args_is_help=True, help="Flow code stored in S3 (content-addressed bundles).")
+app = typer.Typer(
+    no_args_is_help=True, help="Flow code stored in S3 (content-addressed bundles): upload."
+)
 
 
 @app.command("upload")
