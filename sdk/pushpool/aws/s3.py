@@ -16,7 +16,6 @@ from pushpool.aws._errors import error_code, translate
 from pushpool.aws.adapter import Adapter
 from pushpool.errors import ConfigurationError, NotFoundError, SourceError, ValidationError
 
-_MISSING_KEY = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchVersion"})
 _DENIED = frozenset({"AccessDenied", "403", "Forbidden", "AllAccessDisabled"})
 
 
