@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CODE := $(wildcard sdk functions tests bench examples infra)
 
-.PHONY: quickstart test docker-test lint typecheck unit e2e bench bench-schedules bench-images dev clean
+.PHONY: quickstart test docker-test lint typecheck unit e2e bench bench-schedules bench-images bench-code-sources dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,9 @@ bench-images: $(VENV)/.dev-installed
 
 bench-schedules: $(VENV)/.dev-installed
 	$(BIN)/python bench/schedules.py --quick
+
+bench-code-sources: $(VENV)/.dev-installed
+	$(BIN)/python bench/code_sources.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -2,7 +2,7 @@
 
 ECS cluster (FARGATE + FARGATE_SPOT, Container Insights), the pool's log group, an ECR repository
 for flow images, the task execution role (image pull, logs, only this pool's secrets), the task role
-(only this pool's secrets: the runner writes nothing to the tables, the task events handler settles
+(only this pool's secrets and code bucket: the runner writes nothing to the tables, the task events handler settles
 its run from ECS events and the runner's last log lines), and networking: the default VPC's subnets, or a small
 VPC with two public subnets. The security group allows egress only and is written into the job
 template, so it is the one tasks actually use.
@@ -33,6 +33,8 @@ class ComputeArgs:
     account: Account
     vpc_mode: str = "default"
     """``default``: the default VPC's subnets; ``create``: a small VPC with public subnets."""
+    code_bucket: pulumi.Input[str] = ""
+    """The pool's code bucket's name (``contracts.code_bucket_name``): the runner may read it."""
     log_retention_days: pulumi.Input[int] = 30
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -153,9 +155,18 @@ class Compute(pulumi.ComponentResource):
 
     def _task_statements(self, args: ComputeArgs) -> list[dict[str, object]]:
         """The runner reads a private repository's token at run time, from the pool's secrets
-        only; it has no table access at all (its spec comes in the container's overrides)."""
+        only, and S3 code from the pool's code bucket only (``ListBucket`` so a missing bundle
+        is "not found", not "denied"); it has no table access at all (its spec comes in the
+        container's overrides)."""
         names, account = args.names, args.account
+        bucket = pulumi.Output.concat("arn:", account.partition, ":s3:::", args.code_bucket)
         return [
+            allow(
+                ["s3:GetObject", "s3:GetObjectVersion"],
+                pulumi.Output.concat(bucket, "/*"),
+                sid="RunnerReadsPoolCode",
+            ),
+            allow(["s3:ListBucket"], bucket, sid="RunnerListsPoolCode"),
             allow(
                 ["secretsmanager:GetSecretValue"],
                 account.arn("secretsmanager", f"secret:{names.secrets_prefix}*"),

@@ -17,6 +17,7 @@ from pushpool import contracts
 from pushpool.config import Settings
 from pushpool.provision import outputs as out
 
+from .code import CodeBucket, CodeBucketArgs
 from .common import Account, PoolNames
 from .compute import Compute, ComputeArgs
 from .console import Console, ConsoleArgs
@@ -86,12 +87,16 @@ def pool_stack(
         aws.dynamodb.get_table_output(name=settings.runs_table),
     )
     mode = resolve_vpc_mode(vpc_mode)
+    code_bucket = pulumi.Output.all(account.account_id, account.region).apply(
+        lambda ids: contracts.code_bucket_name(prefix, pool, ids[0], ids[1])
+    )
     compute = Compute(
         f"{names.base}-compute",
         ComputeArgs(
             names=names,
             account=account,
             vpc_mode=mode,
+            code_bucket=code_bucket,
             log_retention_days=log_retention_days,
             tags=tags,
         ),
@@ -106,8 +111,17 @@ def pool_stack(
         log_retention_days,
         tags,
     )
+    code = CodeBucket(
+        f"{names.base}-code",
+        CodeBucketArgs(
+            names=names, account=account, task_role_arn=compute.task_role.arn, tags=tags
+        ),
+    )
     console = _console(names, region, compute, functions, list(alarm_actions or []), tags)
-    return _pool_outputs(names, region, mode, compute, functions, console)
+    return {
+        **_pool_outputs(names, region, mode, compute, functions, console),
+        out.CODE_BUCKET: code.bucket.bucket,
+    }
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@
     from pushpool import get_client
     get_client().pause_pool("my-pool")        # every CLI write, from Python
 
+    from pushpool import upload_code
+    upload_code(".", "s3://my-bucket/flows").url  # -> from_source(<that>, entrypoint=...)
+
 The SDK names are loaded on first use, so the Lambda handlers (which import ``pushpool.*``
 modules but never the SDK) do not pay for it at cold start.
 """
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from pushpool.client import Client, get_client
     from pushpool.flows import Flow, flow, from_source
     from pushpool.flows.deploy import ConcurrencyLimitConfig
+    from pushpool.flows.sources.s3 import upload_code
 
 __all__ = [
     "Client",
@@ -32,6 +36,7 @@ __all__ = [
     "flow",
     "from_source",
     "get_client",
+    "upload_code",
 ]
 __version__ = "0.1.0"
 
@@ -49,4 +54,8 @@ def __getattr__(name: str) -> Any:
         from pushpool.flows.deploy import ConcurrencyLimitConfig
 
         return ConcurrencyLimitConfig
+    if name == "upload_code":
+        from pushpool.flows.sources.s3 import upload_code
+
+        return upload_code
     raise AttributeError(f"module 'pushpool' has no attribute {name!r}")

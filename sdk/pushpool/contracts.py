@@ -11,6 +11,7 @@ Pure data and pure functions: never import boto3, pulumi or anything else of pus
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -79,6 +80,18 @@ def secrets_prefix(prefix: str, pool: str) -> str:
     """The Secrets Manager / SSM names a pool's tasks may read, and deployments may name as
     credentials: ``<prefix>/<pool>/...`` (SSM parameters: ``/<prefix>/<pool>/...``)."""
     return f"{prefix}/{pool}/"
+
+
+def code_bucket_name(prefix: str, pool: str, account: str, region: str) -> str:
+    """The pool's S3 bucket for flow code: ``<prefix>-<pool>-code-<8 hex>``, the hex a digest of
+    account and region (bucket names are global; at most 40 + 14 = 54 of S3's 63 characters)."""
+    digest = hashlib.sha256(f"{account}:{region}".encode()).hexdigest()[:8]
+    return f"{prefix}-{pool}-code-{digest}"
+
+
+def code_bucket_pattern(prefix: str) -> str:
+    """Every code bucket name of ``prefix`` (IAM resource patterns)."""
+    return f"{prefix}-*-code-*"
 
 
 # ---------------------------------------------------------------- tags on every task

@@ -73,6 +73,10 @@ _COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
         "arn": _arn("scheduler", f"schedule/default/{p}")
     },
     "aws:cloudwatch/dashboard:Dashboard": _dashboard,
+    "aws:s3/bucket:Bucket": lambda p, inputs: {
+        "arn": f"arn:aws:s3:::{inputs.get('bucket', p)}",
+        "bucket": inputs.get("bucket", p),
+    },
 }
 
 

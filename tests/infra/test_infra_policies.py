@@ -215,8 +215,14 @@ def test_every_log_group_has_retention_and_every_function_its_group(any_pool: Bu
 
 # ---- nothing public -----------------------------------------------------------------------
 def test_nothing_is_reachable_from_the_internet(any_stack: Built) -> None:
-    forbidden = ("lambda/functionUrl:", "ecrpublic/", "apigateway", "lb/", "alb/", "s3/bucket")
+    forbidden = ("lambda/functionUrl:", "ecrpublic/", "apigateway", "lb/", "alb/", "s3/bucketAcl")
     assert not [r.typ for r in any_stack.resources if any(f in r.typ for f in forbidden)]
+    # the one bucket (flow code) blocks every kind of public access (test_code_bucket.py)
+    blocks = any_stack.of_type("s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert len(blocks) == len(any_stack.of_type("s3/bucket:Bucket"))
+    for block in blocks:
+        flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls")
+        assert all(block.inputs[f] for f in (*flags, "restrictPublicBuckets")), block.name
     for group in any_stack.of_type("ec2/securityGroup:SecurityGroup"):
         assert not group.inputs.get("ingress"), f"{group.name} allows ingress"
     for rule in any_stack.resources:
@@ -226,7 +232,8 @@ def test_nothing_is_reachable_from_the_internet(any_stack: Built) -> None:
         assert permission.inputs["principal"] != "*" and permission.inputs.get("sourceArn")
     for name, statement in any_stack.statements():
         principal = statement.get("Principal")
-        assert principal not in ("*", {"AWS": "*"}), f"{name} is open to everyone"
+        if statement["Effect"] == "Allow":  # a Deny to everyone (TLS only) closes, never opens
+            assert principal not in ("*", {"AWS": "*"}), f"{name} is open to everyone"
     repository = [r for r in any_stack.of_type("ecr/repository:Repository")]
     assert all(r.inputs["imageScanningConfiguration"]["scanOnPush"] for r in repository)
 
@@ -384,11 +391,10 @@ def test_console_has_dashboard_alarms_and_the_run_logs_query(pool: Built) -> Non
     assert pool.outputs[out.DASHBOARD_URL].endswith(f"#dashboards/dashboard/{base}")
 
 
-def test_components_are_the_five_units(shared: Built, pool: Built) -> None:
+def test_components_are_the_six_units(shared: Built, pool: Built) -> None:
     kinds = {r.typ for r in shared.resources + pool.resources if not r.custom}
-    assert kinds == {
-        f"pushpool:index:{n}" for n in ("State", "Compute", "Dispatcher", "TaskEvents", "Console")
-    }
+    units = ("State", "Compute", "Dispatcher", "TaskEvents", "Console", "CodeBucket")
+    assert kinds == {f"pushpool:index:{n}" for n in units}
 
 
 def test_two_pools_share_nothing_by_name(lambda_zip: str, pool: Built) -> None:
@@ -396,9 +402,10 @@ def test_two_pools_share_nothing_by_name(lambda_zip: str, pool: Built) -> None:
 
     def physical(built: Built) -> set[str]:
         return {
-            str(r.inputs["name"])
+            str(r.inputs.get("name") or r.inputs["bucket"])
             for r in built.resources
-            if r.inputs.get("name") and not r.typ.endswith("rolePolicy:RolePolicy")
+            if (r.inputs.get("name") and not r.typ.endswith("rolePolicy:RolePolicy"))
+            or r.typ == "aws:s3/bucket:Bucket"
         }
 
     assert not physical(pool) & physical(other)
@@ -482,8 +489,8 @@ def test_resource_count_is_stable(shared: Built, pool: Built, pool_new_vpc: Buil
     """The closing note quotes these numbers; a change here is a deliberate one."""
     with_default_vpc = resource_count(shared, pool)
     with_new_vpc = resource_count(shared, pool_new_vpc)
-    assert with_default_vpc == {"custom": 37, "components": 5}
-    assert with_new_vpc == {"custom": 44, "components": 5}
+    assert with_default_vpc == {"custom": 43, "components": 6}  # + the code bucket (6)
+    assert with_new_vpc == {"custom": 50, "components": 6}
 
 
 # ---- the filters accept the canonical events (tests/events) --------------------------------

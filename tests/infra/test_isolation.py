@@ -17,6 +17,7 @@ from iam_eval import Request, allowed  # noqa: E402
 from pulumi_mocks import ACCOUNT, REGION  # noqa: E402
 from stacks_under_mocks import POOL, PREFIX, Built, build_pool  # noqa: E402
 
+from pushpool.contracts import code_bucket_name  # noqa: E402
 from pushpool.provision.boundary import boundary_document  # noqa: E402
 
 A, B = POOL, "other"
@@ -51,6 +52,13 @@ def req(action: str, resource: str, **context: Any) -> Request:
     return Request(action, resource, {k.replace("__", ":"): v for k, v in context.items()})
 
 
+def code(pool: str, key: str = "") -> str:
+    """A pool's code bucket (``contracts.code_bucket_name``), or an object in it."""
+    bucket = f"arn:aws:s3:::{code_bucket_name(PREFIX, pool, ACCOUNT, REGION)}"
+    return f"{bucket}/{key}" if key else bucket
+
+
+BUNDLE = f"flows/pushpool-{'a' * 64}.tar.gz"
 ON_A = {"ecs__cluster": cluster(A)}
 # (role kind of pool a, request, allowed?)
 TABLE: list[tuple[str, Request, bool]] = [
@@ -78,7 +86,18 @@ TABLE: list[tuple[str, Request, bool]] = [
         req("ecs:RunTask", f"arn:aws:ecs:{ARN}:task-definition/pushpool-{A}:1", **ON_A),
         False,
     ),
+    # the runner reads its pool's code bucket, and no other pool's; it writes none
+    ("task", req("s3:GetObject", code(A, BUNDLE)), True),
+    ("task", req("s3:GetObjectVersion", code(A, BUNDLE)), True),
+    ("task", req("s3:ListBucket", code(A)), True),
+    ("task", req("s3:GetObject", code(B, BUNDLE)), False),
+    ("task", req("s3:GetObjectVersion", code(B, BUNDLE)), False),
+    ("task", req("s3:ListBucket", code(B)), False),
+    ("task", req("s3:PutObject", code(A, BUNDLE)), False),
+    ("task", req("s3:DeleteObject", code(A, BUNDLE)), False),
+    ("task", req("s3:GetObject", f"arn:aws:s3:::{PREFIX}-{A}-other/{BUNDLE}"), False),
     # the execution role: image, logs, the pool's secrets for ECS to inject
+    ("execution", req("s3:GetObject", code(A, BUNDLE)), False),
     ("execution", req("secretsmanager:GetSecretValue", secret(f"{PREFIX}/{A}/db")), True),
     ("execution", req("secretsmanager:GetSecretValue", secret(f"{PREFIX}/{B}/db")), False),
     ("execution", req("logs:PutLogEvents", stream(f"/aws/lambda/{PREFIX}-{A}-dispatcher")), False),
@@ -92,6 +111,7 @@ TABLE: list[tuple[str, Request, bool]] = [
     ("dispatcher", ddb("UpdateItem", RUNS, RUN_ID), True),
     ("dispatcher", ddb("DeleteItem", RUNS, RUN_ID), False),
     ("dispatcher", ddb("DeleteTable", RUNS), False),
+    ("dispatcher", req("s3:GetObject", code(A, BUNDLE)), False),
     ("dispatcher", ddb("Query", CONTROL, "POOL"), True),
     ("dispatcher", ddb("GetItem", CONTROL, "ADMIN"), False),
     ("dispatcher", ddb("BatchGetItem", CONTROL, "DEPLOYMENT", "ADMIN"), False),

@@ -62,6 +62,21 @@ def test_stack_outputs_become_the_pools_template_defaults(store: Store) -> None:
     assert pool.infrastructure["region"] == REGION
 
 
+def test_the_code_bucket_becomes_a_default_and_a_stack_without_one_sets_none(
+    store: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    provision(store, FakeStacks())
+    assert variable_defaults(store.get_pool("p").base_job_template).get("code_bucket") is None
+
+    monkeypatch.setitem(POOL_OUTPUTS, "code_bucket", "pushpool-p-code-0123abcd")
+    provision(store, FakeStacks())
+
+    pool = store.get_pool("p")
+    assert variable_defaults(pool.base_job_template)["code_bucket"] == "pushpool-p-code-0123abcd"
+    printed = " ".join(capsys.readouterr().out.split())  # rich wraps at the terminal width
+    assert "pushpool code upload . s3://pushpool-p-code-0123abcd/flows" in printed
+
+
 def test_provisioning_again_is_idempotent_and_keeps_counters(store: Store) -> None:
     stacks = FakeStacks()
     provision(store, stacks)

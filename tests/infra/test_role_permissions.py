@@ -17,7 +17,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pulumi_aws.*
 from pulumi_mocks import ACCOUNT, REGION  # noqa: E402
 from stacks_under_mocks import POOL, PREFIX, Built, build_pool  # noqa: E402
 
+from pushpool.contracts import code_bucket_name  # noqa: E402
+
 BASE = f"{PREFIX}-{POOL}"
+CODE_BUCKET = code_bucket_name(PREFIX, POOL, ACCOUNT, REGION)
 ARN = f"{REGION}:{ACCOUNT}"
 CONTROL = f"arn:aws:dynamodb:{ARN}:table/{PREFIX}-control"
 RUNS = f"arn:aws:dynamodb:{ARN}:table/{PREFIX}-runs"
@@ -44,6 +47,12 @@ def queue(function: str) -> str:
 # role -> Sid -> (actions, resources, condition)
 EXPECTED: dict[str, dict[str, tuple[list[str], list[str], dict[str, Any] | None]]] = {
     f"{BASE}-task": {
+        "RunnerReadsPoolCode": (
+            ["s3:GetObject", "s3:GetObjectVersion"],
+            [f"arn:aws:s3:::{CODE_BUCKET}/*"],
+            None,
+        ),
+        "RunnerListsPoolCode": (["s3:ListBucket"], [f"arn:aws:s3:::{CODE_BUCKET}"], None),
         "RunnerReadsPoolSecrets": (
             ["secretsmanager:GetSecretValue"],
             [f"arn:aws:secretsmanager:{ARN}:secret:{PREFIX}/{POOL}/*"],

@@ -131,8 +131,20 @@ def provision(
         "                     entrypoint='hello.py:my_flow').deploy(\n"
         f"        name='hello-deploy', work_pool_name={pool.name!r})\n"
     )
+    _print_code_bucket(outputs)
     for label, url in pool_links(pool).items():
         console.print(f"{label}: {url}")
+
+
+def _print_code_bucket(outputs: dict[str, Any]) -> None:
+    bucket = outputs.get("code_bucket")
+    if bucket:
+        console.print(
+            f"Or keep the code in the pool's bucket: pushpool code upload . s3://{bucket}/flows\n"
+            f"    then from_source('s3://{bucket}/flows', entrypoint='hello.py:my_flow')\n",
+            highlight=False,
+            markup=False,
+        )
 
 
 def destroy(

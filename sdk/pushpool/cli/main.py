@@ -10,7 +10,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import typer
 
-from pushpool.cli import deployments, images, infra, pools, queues, runs
+from pushpool.cli import code, deployments, images, infra, pools, queues, runs
 
 app = typer.Typer(
     name="pushpool",
@@ -26,6 +26,7 @@ app.add_typer(deployments.app, name="deployment")
 app.add_typer(runs.app, name="run")
 app.add_typer(infra.app, name="infra")
 app.add_typer(images.app, name="image")
+app.add_typer(code.app, name="code")
 # Prefect's nouns, so its users' muscle memory works: `pushpool work-pool ls`, `flow-run logs`
 for alias, group in (("work-pool", pools), ("work-queue", queues), ("flow-run", runs)):
     app.add_typer(group.app, name=alias, hidden=True)

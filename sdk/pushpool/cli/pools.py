@@ -31,6 +31,12 @@ def _load_template(path: Path | None) -> dict[str, Any] | None:
     return data
 
 
+def _default(pool: Any, variable: str) -> Any:
+    """A job variable's default in the pool's template (set by --provision-infra), if any."""
+    properties = pool.base_job_template.get("variables", {}).get("properties", {})
+    return properties.get(variable, {}).get("default")
+
+
 @handle_errors
 def create(
     name: str = typer.Argument(..., help="Name of the new work pool."),
@@ -124,6 +130,13 @@ def inspect(name: str, output: Output = OutputOption) -> None:
         f"[bold]{pool.name}[/] ({pool.type}){'  [yellow]paused[/]' if pool.paused else ''}"
     )
     console.print(f"active runs: {pool.active_runs}  limit: {pool.concurrency_limit or 'none'}")
+    bucket = _default(pool, "code_bucket")
+    if bucket:
+        console.print(
+            f"code bucket: s3://{bucket}  (pushpool code upload DIR s3://{bucket}/<prefix>)",
+            highlight=False,
+            markup=False,
+        )
     for label, url in data["console"].items():
         console.print(f"{label}: {url}")
     print_json(data)

@@ -4,10 +4,13 @@
   the exact commit runs check out, and where the token of a private repository is stored
   (a reference, :mod:`pushpool.core.credentials`; never the token);
 - ``image``: baked into the container image (its reference, a digest once pushed); the runner
-  finds it at the recorded path, else in its working directory.
+  finds it at the recorded path, else in its working directory;
+- ``s3``: a content-addressed bundle in S3 (:mod:`pushpool.core.bundles`): the bucket, the key,
+  the sha256 of its bytes (checked by the runner) and the object's version when the bucket keeps
+  versions.
 
 ``pushpool.flows.sources`` fetches each kind for the runner (one function per kind). Adding a kind
-(``s3``) is adding a model here and a fetcher there. Pure data.
+is adding a model here and a fetcher there. Pure data.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pushpool.core.bundles import S3Location, check_sha256
 from pushpool.core.credentials import parse_reference
 from pushpool.core.urls import strip_credentials
 
@@ -100,4 +104,28 @@ class ImageSource(_Source):
         return f"image {self.image}" if self.image else "image"
 
 
-CodeSource = Annotated[GitSource | ImageSource, Field(discriminator="kind")]
+class S3Source(_Source):
+    """Code in S3: one content-addressed bundle, pinned by its hash (and version id)."""
+
+    kind: Literal["s3"] = "s3"
+    bucket: str = Field(description="Bucket holding the bundle.")
+    key: str = Field(description="The bundle's key, ending in pushpool-<sha256>.tar.gz.")
+    sha256: str = Field(description="sha256 of the bundle's bytes; the runner checks it.")
+    version_id: str | None = Field(
+        default=None, description="The object's version, when the bucket keeps versions."
+    )
+
+    @field_validator("sha256")
+    @classmethod
+    def _sha256(cls, value: str) -> str:
+        return check_sha256(value)
+
+    @property
+    def location(self) -> S3Location:
+        return S3Location(self.bucket, self.key)
+
+    def describe(self) -> str:
+        return f"{self.location.url}@{self.sha256[:12]}"
+
+
+CodeSource = Annotated[GitSource | ImageSource | S3Source, Field(discriminator="kind")]

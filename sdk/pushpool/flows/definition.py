@@ -227,16 +227,20 @@ def _print_deployed(deployment: Deployment) -> None:
 def from_source(
     source: str, entrypoint: str, *, ref: str | None = None, credentials: str | None = None
 ) -> Flow:
-    """Fetch the code (git clone or a local path), load the entrypoint, and return its flow with
-    the source and exact commit recorded for the runner.
+    """Fetch the code (git clone, a local path, or an S3 bundle: ``s3://bucket/prefix``), load
+    the entrypoint, and return its flow with the source and exact commit (or bundle hash) recorded
+    for the runner.
 
     ``credentials`` names where a private repository's token is stored (a Secrets Manager secret
     or an SSM parameter, see ``pushpool.core.credentials``): it is read now, with your AWS
     credentials, for this clone, and again by each run; only the name is recorded. The clone is
     made in a temporary folder, removed before this returns (or raises).
     """
+    from pushpool.core.bundles import is_s3_url
     from pushpool.flows.sources.git import is_local
 
+    if is_s3_url(source):
+        return _from_s3(source, entrypoint, ref=ref, credentials=credentials)
     wanted = validated(lambda: GitSource(url=source, ref=ref, credentials=credentials))
     if carries_credentials(source):
         raise ValidationError(
@@ -254,6 +258,31 @@ def from_source(
         )
     fields = {**wanted.model_dump(), "url": checkout.url or source, "commit": checkout.commit}
     remote._source = validated(lambda: GitSource(**fields))
+    remote._entrypoint = entrypoint
+    return remote
+
+
+def _from_s3(source: str, entrypoint: str, *, ref: str | None, credentials: str | None) -> Flow:
+    """A bundle in S3: resolved to its exact key and hash, unpacked into a temporary folder and
+    its entrypoint imported; the runner fetches that object and checks the same hash."""
+    from pushpool.flows.entrypoints import load_entrypoint
+    from pushpool.flows.sources import bundle, s3
+
+    if ref is not None or credentials is not None:
+        raise ValidationError(
+            f"ref= and credentials= are for git sources; {source!r} is in S3 (read with your "
+            "AWS credentials, and by runs through the pool's task role). Drop them."
+        )
+    located, data = s3.resolve(source)
+    with tempfile.TemporaryDirectory(prefix="pushpool-src-") as scratch:
+        code = Path(scratch) / "code"
+        bundle.unpack(data, code, what=located.location.url)
+        try:
+            loaded = load_entrypoint(code, entrypoint)
+        finally:
+            sys.path[:] = [p for p in sys.path if not Path(p).is_relative_to(scratch)]
+    remote = loaded if isinstance(loaded, Flow) else _as_flow(loaded, entrypoint)
+    remote._source = located
     remote._entrypoint = entrypoint
     return remote
 

@@ -4,7 +4,8 @@ Every role the ``infra/`` stacks create carries the IAM managed policy
 ``<prefix>-permissions-boundary`` (``pushpool.contracts.permissions_boundary_name``) as its
 permissions boundary: whatever a role's own policy says, it can never do more than this document
 allows. It is the union of what the pool roles need, scoped to the prefix's names: the prefix's
-tables, clusters, task definitions, repositories, log groups, secrets, queues and functions.
+tables, clusters, task definitions, repositories, code buckets, log groups, secrets, queues and
+functions.
 An administrator creates it once per account (``infra/README.md``); the deployer policy
 (:mod:`pushpool.provision.deployer`) can neither change it nor create a role without it.
 
@@ -70,6 +71,12 @@ class PolicyScope:
         ]
 
     @property
+    def code_buckets(self) -> str:
+        """Every code bucket of the prefix (``contracts.code_bucket_name``): S3 ARNs name no
+        region or account."""
+        return f"arn:{self.partition}:s3:::{contracts.code_bucket_pattern(self.prefix)}"
+
+    @property
     def task_family_pattern(self) -> str:
         """Task definition families of any pool (``pushpool.contracts.task_family``)."""
         return contracts.task_family("*")
@@ -131,6 +138,7 @@ NO_RESOURCE_LEVEL_ACTIONS = [
     "ecs:DescribeTaskDefinition",
     "ecs:RegisterTaskDefinition",
 ]
+CODE_READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"]
 IMAGE_PULL_ACTIONS = [
     "ecr:BatchCheckLayerAvailability",
     "ecr:BatchGetImage",
@@ -172,6 +180,8 @@ def _tasks(scope: PolicyScope) -> list[dict[str, Any]]:
             {"StringEquals": {"iam:PassedToService": ECS_TASKS}},
         ),
         statement("PrefixImages", IMAGE_PULL_ACTIONS, arn("ecr", f"repository/{p}-*")),
+        statement("PrefixCode", CODE_READ_ACTIONS, f"{scope.code_buckets}/*"),
+        statement("PrefixCodeLists", ["s3:ListBucket"], scope.code_buckets),
     ]
 
 

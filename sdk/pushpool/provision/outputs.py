@@ -27,6 +27,7 @@ EXECUTION_ROLE_ARN = "execution_role_arn"
 TASK_ROLE_ARN = "task_role_arn"
 LOG_GROUP = "log_group"
 IMAGE_REPOSITORY = "image_repository"
+CODE_BUCKET = "code_bucket"
 DISPATCHER_FUNCTION = "dispatcher_function"
 TASK_EVENTS_FUNCTION = "task_events_function"
 TASK_FAMILY = "task_family"
@@ -57,6 +58,7 @@ POOL_OUTPUTS = (
     TASK_ROLE_ARN,
     LOG_GROUP,
     IMAGE_REPOSITORY,
+    CODE_BUCKET,
     DISPATCHER_FUNCTION,
     TASK_EVENTS_FUNCTION,
     TASK_FAMILY,
@@ -104,4 +106,6 @@ def job_variable_defaults(outputs: Mapping[str, Any]) -> dict[str, Any]:
         "task_role_arn": str(outputs[TASK_ROLE_ARN]),
         "log_group": str(outputs[LOG_GROUP]),
         "image": f"{outputs[IMAGE_REPOSITORY]}:{DEFAULT_IMAGE_TAG}",
+        # a stack from before code buckets has none: the variable stays unset
+        **({"code_bucket": str(outputs[CODE_BUCKET])} if outputs.get(CODE_BUCKET) else {}),
     }

@@ -1,7 +1,7 @@
 """The second half of the deployer policy: the services whose resources carry the prefix's names.
 
-Tables, the cluster, image repositories, functions and their stream mappings, queues, schedules,
-event rules and log groups, each scoped to ``<prefix>-*`` (or ``/<prefix>/*``), plus the read-only
+Tables, the cluster, image repositories, code buckets, functions and their stream mappings,
+queues, schedules, event rules and log groups, each scoped to ``<prefix>-*`` (or ``/<prefix>/*``), plus the read-only
 look-ups Pulumi makes. The guard rails (roles, network, console) are in
 :mod:`pushpool.provision.deployer`; both together are the deployer's permissions (one managed
 policy holds at most 6,144 characters). Pure data.
@@ -128,6 +128,37 @@ RULES_ACTIONS = [
     "events:TagResource",
     "events:UntagResource",
 ]
+# the code bucket and its settings, as the provider reads them back on every refresh
+CODE_BUCKET_ACTIONS = [
+    "s3:CreateBucket",
+    "s3:DeleteBucket",
+    "s3:DeleteBucketPolicy",
+    "s3:GetAccelerateConfiguration",
+    "s3:GetBucketAcl",
+    "s3:GetBucketCORS",
+    "s3:GetBucketLogging",
+    "s3:GetBucketObjectLockConfiguration",
+    "s3:GetBucketOwnershipControls",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketRequestPayment",
+    "s3:GetBucketTagging",
+    "s3:GetBucketVersioning",
+    "s3:GetBucketWebsite",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:GetReplicationConfiguration",
+    "s3:ListBucket",
+    "s3:ListBucketVersions",
+    "s3:PutBucketOwnershipControls",
+    "s3:PutBucketPolicy",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketTagging",
+    "s3:PutBucketVersioning",
+    "s3:PutEncryptionConfiguration",
+]
+# destroy empties the bucket first (force_destroy), as it does the image repository
+CODE_OBJECT_ACTIONS = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
 LOG_GROUPS_ACTIONS = [
     "logs:CreateLogGroup",
     "logs:DeleteLogGroup",
@@ -170,4 +201,6 @@ def _named(scope: PolicyScope) -> list[dict[str, Any]]:
         statement("Schedules", SCHEDULES_ACTIONS, arn("scheduler", f"schedule/default/{p}-*")),
         statement("Rules", RULES_ACTIONS, arn("events", f"rule/{p}-*")),
         statement("LogGroups", LOG_GROUPS_ACTIONS, groups),
+        statement("CodeBuckets", CODE_BUCKET_ACTIONS, scope.code_buckets),
+        statement("CodeBucketsEmptied", CODE_OBJECT_ACTIONS, f"{scope.code_buckets}/*"),
     ]

@@ -11,7 +11,7 @@ from functools import singledispatch
 from pathlib import Path
 
 from pushpool.config import allowed_file_roots, code_dir
-from pushpool.core.sources import GitSource, ImageSource
+from pushpool.core.sources import GitSource, ImageSource, S3Source
 from pushpool.errors import SourceError
 from pushpool.flows.sources import git
 
@@ -41,8 +41,17 @@ def _fetch_git(source: GitSource, workdir: Path) -> Path:
         token=token,
         local_roots=allowed_file_roots(),
     )
-    log.info("Cloned %s at %s", source.url, (checkout.commit or "")[:12])
+    how = f" ({checkout.strategy.value})" if checkout.strategy else ""
+    log.info("Cloned %s at %s%s", source.url, (checkout.commit or "")[:12], how)
     return checkout.path
+
+
+@fetch_code.register
+def _fetch_s3(source: S3Source, workdir: Path) -> Path:
+    """Download the recorded bundle (that version), check its sha256, unpack it."""
+    from pushpool.flows.sources import s3
+
+    return s3.fetch(source, workdir / "code")
 
 
 @fetch_code.register

@@ -1,5 +1,6 @@
 """Fetching flow code with the real ``git`` binary: clones of https/ssh URLs, ``file://`` URLs and
-local paths, at a branch, tag or exact commit.
+local paths, at a branch, tag or exact commit. An exact commit (what runs ask for) is fetched
+alone, shallow, where the server serves objects by id, and by a full clone where it does not.
 
 What git is given, and what it never is:
 
@@ -15,6 +16,7 @@ What git is given, and what it never is:
 from __future__ import annotations
 
 import base64
+import enum
 import os
 import re
 import shutil
@@ -36,6 +38,7 @@ from pushpool.core.urls import (
 from pushpool.errors import SourceError
 
 GIT_TIMEOUT_SECONDS = 300
+FULL_COMMIT_LENGTHS = (40, 64)  # sha-1 and sha-256 object ids; abbreviations need a full clone
 REMOTE_PROTOCOLS = ("https", "http", "ssh")
 _HEX = re.compile(r"^[0-9a-f]{7,64}$")
 _AUTH_FAILURES = ("authentication failed", "could not read username", "401", "403", "denied")
@@ -43,11 +46,19 @@ _AUTH_FAILURES = ("authentication failed", "could not read username", "401", "40
 _DROPPED_VARIABLES = ("GIT_CONFIG_", "GIT_TRACE", "GIT_ASKPASS", "SSH_ASKPASS", "GIT_DIR")
 
 
+class Strategy(enum.Enum):
+    """How a commit was fetched: only it (``SHALLOW``), or the whole history (``FULL``)."""
+
+    SHALLOW = "shallow"
+    FULL = "full"
+
+
 @dataclass(frozen=True)
 class Checkout:
     path: Path
     commit: str | None
     url: str | None  # credentials removed
+    strategy: Strategy | None = None  # how an exact commit was fetched
 
 
 def is_local(source: str) -> bool:
@@ -82,15 +93,43 @@ def fetch(
     if into.exists() and any(into.iterdir()):
         shutil.rmtree(into)
     env = git_environment(url, token, allow_file=transport is Transport.LOCAL)
-    clone = ["clone", "--quiet"]
-    if not commit:
-        clone += ["--depth", "1", *([f"--branch={ref}"] if ref else [])]
-    run_git([*clone, "--", url, str(into)], env=env, what=f"Cloning {url}", token=token)
+    strategy = None
     if commit:
-        checkout = ["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach"]
-        run_git([*checkout, commit, "--"], cwd=into, env=env, what=f"Checking out {commit}")
+        strategy = _fetch_commit(url, commit, into, env, token)
+    else:
+        clone = ["clone", "--quiet", "--depth", "1", *([f"--branch={ref}"] if ref else [])]
+        run_git([*clone, "--", url, str(into)], env=env, what=f"Cloning {url}", token=token)
     head = run_git(["rev-parse", "HEAD"], cwd=into, env=env, what="Reading the commit")
-    return Checkout(into, head, url)
+    return Checkout(into, head, url, strategy)
+
+
+def _fetch_commit(
+    url: str, commit: str, into: Path, env: dict[str, str], token: Token | None
+) -> Strategy:
+    """Only ``commit``, shallow (``git init`` + ``git fetch --depth 1 origin <commit>``); a full
+    clone where the server refuses to serve an object by its id (protocol v0 servers without
+    ``uploadpack.allowReachableSHA1InWant``, dumb http) or ``commit`` is an abbreviation."""
+    checkout = ["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach"]
+    if len(commit) in FULL_COMMIT_LENGTHS:
+        into.mkdir(parents=True, exist_ok=True)
+        try:
+            run_git(["init", "--quiet"], cwd=into, env=env, what=f"Preparing {into}")
+            run_git(["remote", "add", "--", "origin", url], cwd=into, env=env, what="Naming it")
+            shallow = ["fetch", "--quiet", "--no-tags", "--depth", "1", "--", "origin", commit]
+            run_git(shallow, cwd=into, env=env, what=f"Fetching {commit} from {url}", token=token)
+            run_git([*checkout, "FETCH_HEAD"], cwd=into, env=env, what=f"Checking out {commit}")
+            return Strategy.SHALLOW
+        except SourceError as exc:
+            if token is not None and _is_auth_failure(str(exc)):
+                raise
+            shutil.rmtree(into)
+    run_git(["clone", "--quiet", "--", url, str(into)], env=env, what=f"Cloning {url}", token=token)
+    run_git([*checkout, commit, "--"], cwd=into, env=env, what=f"Checking out {commit}")
+    return Strategy.FULL
+
+
+def _is_auth_failure(reason: str) -> bool:
+    return any(word in reason.lower() for word in _AUTH_FAILURES)
 
 
 def _check_revisions(ref: str | None, commit: str | None) -> None:
@@ -196,7 +235,7 @@ def _reason(result: subprocess.CompletedProcess[str], token: Token | None) -> st
     reason = (fatal or lines or [f"exit code {result.returncode}"])[-1]
     if token is not None:
         reason = reason.replace(token.value, "***")
-    if any(word in reason.lower() for word in _AUTH_FAILURES):
+    if _is_auth_failure(reason):
         reason += (
             ". The token was refused: check that the secret credentials= names holds a token "
             "that can read this repository."

@@ -93,6 +93,13 @@ VARIABLES: dict[str, Any] = {
             "Secret (or ssm:/parameter) under <prefix>/<pool>/ holding the token for private "
             "repositories, for deployments whose source names none.",
         ),
+        "code_bucket": variable(
+            ["string", "null"],
+            "Code bucket",
+            "The pool's S3 bucket for flow code (only its task role may read it): "
+            "`pushpool code upload DIR s3://<code_bucket>/<prefix>`, then "
+            "from_source('s3://<code_bucket>/<prefix>', ...).",
+        ),
         "launch_type": variable(
             "string",
             "Launch type",
