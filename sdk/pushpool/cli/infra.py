@@ -116,9 +116,13 @@ def provision(
         )
     except PushpoolError as exc:
         exit_with_error(str(exc))
+    _print_next_steps(pool, chosen_region, outputs)
+
+
+def _print_next_steps(pool: Any, region: str, outputs: dict[str, Any]) -> None:
     from pushpool.cli.links import pool_links
 
-    console.print(f"\n[bold green]Work pool {pool.name!r} is ready[/] in {chosen_region}.")
+    console.print(f"\n[bold green]Work pool {pool.name!r} is ready[/] in {region}.")
     console.print(
         "Next, build its runner image (Python, git, pushpool), push it to "
         f"{outputs.get('image_repository', 'the pool ECR repository')} and make it the pool's "
