@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from pushpool.cli import deployments, infra, pools, queues, runs
+from pushpool.cli import deployments, infra, pools, queues, runs, workers
 
 app = typer.Typer(
     name="pushpool",
@@ -21,6 +21,7 @@ app.add_typer(queues.app, name="queue")
 app.add_typer(deployments.app, name="deployment")
 app.add_typer(runs.app, name="run")
 app.add_typer(infra.app, name="infra")
+app.add_typer(workers.app, name="worker")
 # Prefect's nouns, so its users' muscle memory works: `pushpool work-pool ls`, `flow-run logs`
 for alias, group in (("work-pool", pools), ("work-queue", queues), ("flow-run", runs)):
     app.add_typer(group.app, name=alias, hidden=True)
