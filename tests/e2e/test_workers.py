@@ -204,3 +204,45 @@ def test_workers_racing_each_other_and_the_dispatcher_launch_each_run_once(
     assert len(marker.read_text().split()) == len(ids)  # 0 double launches
     assert {r.cluster for r in runs} <= {f"racer-{i}" for i in range(4)}
     assert os.path.exists(marker)
+
+
+def test_pushpool_dev_hosts_a_worker_for_the_tour(tmp_path: Path, flows_repo: Path) -> None:
+    """`pushpool dev --worker POOL`: the pool created after the emulator started, its run done by
+    the emulator's own worker, no second terminal."""
+    from pushpool.dev.server import EMULATOR_CREDENTIALS, free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PUSHPOOL_")}
+    env.update(EMULATOR_CREDENTIALS, COLUMNS="200", AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}")
+    args = ["dev", "--fresh", "--state-dir", str(tmp_path / "state"), "--port", str(port)]
+    dev = subprocess.Popen(
+        [str(BIN / "pushpool"), *args, "--worker", "pal-process-pool"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+
+    def read() -> None:
+        assert dev.stdout is not None
+        lines.extend(line.rstrip("\n") for line in dev.stdout)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: any("pushpool local AWS emulator" in line for line in lines), 60)
+        cli = Cli(env, tmp_path)
+        wait_for(lambda: cli("pool", "ls", "--output", "json").returncode == 0, 30)
+        assert cli("create", "pal-process-pool", "--type", "process").returncode == 0
+        deploy(cli, flows_repo, "pal-process-pool", "hello.py:my_flow", "tour")
+        watched = cli("deployment", "run", "my-flow/tour", "--param", "name=Ada", "--watch")
+        assert watched.returncode == 0, watched.stdout + watched.stderr
+        assert "Hello Ada!" in watched.stdout
+        wait_for(lambda: any("exited cleanly." in line for line in lines), 30)
+        assert any("Opening process..." in line for line in lines)
+    finally:
+        dev.send_signal(signal.SIGTERM)
+        dev.wait(timeout=60)
+        reader.join(5)

@@ -58,11 +58,14 @@ def dev(
         "(default: $PUSHPOOL_DEV_STATE_DIR, else $XDG_DATA_HOME/pushpool/dev).",
     ),
     fresh: bool = typer.Option(False, "--fresh", help="Start empty, forgetting the saved state."),
+    worker: list[str] = typer.Option(
+        [], "--worker", help="Host a worker for this process pool here (repeat for several)."
+    ),
 ) -> None:
     """Run a local AWS emulator with the dispatcher and Fargate played by subprocesses."""
     from pushpool.cli.dev import serve
 
-    serve(port=port, tick=tick, state_dir=state_dir, fresh=fresh)
+    serve(port=port, tick=tick, state_dir=state_dir, fresh=fresh, worker_pools=worker)
 
 
 @app.command()
