@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CODE := $(wildcard sdk functions tests bench examples infra)
 
-.PHONY: quickstart test lint typecheck unit e2e bench bench-schedules dev clean
+.PHONY: quickstart test docker-test lint typecheck unit e2e bench bench-schedules bench-workers dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,11 @@ dev: $(VENV)/.local-installed
 
 # two workers, each test file on one of them (the e2e files share their emulator within a file)
 test: $(VENV)/.dev-installed lint typecheck
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile -m "not docker"
+
+# the tier that needs a real Docker engine (DOCKER_HOST, or ~/.cache/pushpool/docker/docker.sock)
+docker-test: $(VENV)/.dev-installed
+	$(BIN)/pytest -m docker
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check $(CODE)
@@ -48,6 +52,9 @@ bench: $(VENV)/.dev-installed
 
 bench-schedules: $(VENV)/.dev-installed
 	$(BIN)/python bench/schedules.py --quick
+
+bench-workers: $(VENV)/.dev-installed
+	$(BIN)/python bench/workers.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
