@@ -46,8 +46,16 @@ ADAPTERS_AND_ABOVE = (
     "pushpool.flows",
 )
 # the core is the bottom layer: it does not even load the layers built on it
-ABOVE_CORE = (*ADAPTERS_AND_ABOVE, "pushpool.dispatch", "pushpool.services", "pushpool.pooltypes")
+ABOVE_CORE = (
+    *ADAPTERS_AND_ABOVE,
+    "pushpool.dispatch",
+    "pushpool.services",
+    "pushpool.pooltypes",
+    "pushpool.worker",
+)
 NOT_IN_LAMBDA = (
+    "docker",
+    "pushpool.worker",
     "typer",
     "rich",
     "pulumi",
@@ -58,7 +66,15 @@ NOT_IN_LAMBDA = (
     "pushpool.provision",
 )
 # the runner writes nothing to AWS (its task role has no table permission): no DynamoDB store
-NOT_IN_RUNNER = ("typer", "rich", "pulumi", "moto", "pushpool.cli", "pushpool.aws.dynamodb")
+NOT_IN_RUNNER = (
+    "typer",
+    "rich",
+    "pulumi",
+    "moto",
+    "docker",
+    "pushpool.cli",
+    "pushpool.aws.dynamodb",
+)
 
 
 def rel(path: Path) -> str:
