@@ -88,3 +88,23 @@ def ls(
             ", ".join(worker.queues) or "all",
         )
     console.print(table)
+
+
+@app.command("policy")
+@handle_errors
+def policy(
+    pool: str = typer.Option(..., "--pool", "-p", help="The work pool the worker serves."),
+    prefix: str | None = typer.Option(None, "--prefix", help="Default: $PUSHPOOL_PREFIX."),
+    region: str = typer.Option("*", "--region", help="Region of the tables (default any)."),
+    account: str = typer.Option("*", "--account", help="Account id (default any)."),
+    partition: str = typer.Option("aws", "--partition"),
+) -> None:
+    """Print the least-privilege IAM policy a worker of one pool needs, as JSON."""
+    import json
+
+    from pushpool.config import load_settings
+    from pushpool.provision.worker_policy import worker_policy
+
+    chosen = prefix or load_settings().prefix
+    document = worker_policy(pool, chosen, partition=partition, region=region, account=account)
+    typer.echo(json.dumps(document, indent=2))

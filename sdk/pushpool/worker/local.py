@@ -36,7 +36,6 @@ from pushpool.core.timeutil import now
 from pushpool.dispatch.reconcile import WORKER_LOST_STOP_CODE
 from pushpool.dispatch.task_events import apply_task_event
 from pushpool.errors import PushpoolError
-from pushpool.pooltypes.ecs.launch import default_log_group
 
 if TYPE_CHECKING:
     from pushpool.aws.clients import Clients
@@ -149,7 +148,7 @@ class LocalInfrastructure:
         config = templates.render_job_configuration(pool.base_job_template, variables, context)
         spec = RunSpec.of(run, deployment, variables.get("git_credentials"))
         env = self.environment(config, spec)
-        group = str(config.get("log_group") or default_log_group(pool.name))
+        group = str(config.get("log_group") or worker_log_group(self.settings.prefix, pool.name))
         stream = f"{self.pool_type}/{run.id}/{run.attempt}"
         self.logs.ensure_stream(group, stream)
         log.info("Opening %s...", self.noun.lower())
@@ -355,6 +354,11 @@ class LocalInfrastructure:
             message=f"{self.noun} {running.started.ident} started by worker {self.worker_name!r}",
             adopted=adopted,
         )
+
+
+def worker_log_group(prefix: str, pool: str) -> str:
+    """The pool's log group, as its stack names it (``/<prefix>/<pool>``)."""
+    return f"/{prefix}/{pool}"
 
 
 def emulator_file_roots() -> str:
