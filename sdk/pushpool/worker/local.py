@@ -80,6 +80,7 @@ class Running:
     stop_reason: str | None = None  # set when the worker stopped it (cancel, shutdown)
     output: list[str] = field(default_factory=list)
     exit_code: int | None = None
+    opened: float = 0.0  # when the worker opened it: the first line of its log stream
 
 
 class _Tail:
@@ -123,6 +124,7 @@ class LocalInfrastructure:
         self.finished = 0
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._groups: set[str] = set()
 
     # ---------------------------------------------------------------- the subclass's part
     def start(self, run: FlowRun, config: Mapping[str, Any], env: dict[str, str]) -> Started:
@@ -150,9 +152,9 @@ class LocalInfrastructure:
         env = self.environment(config, spec)
         group = str(config.get("log_group") or worker_log_group(self.settings.prefix, pool.name))
         stream = f"{self.pool_type}/{run.id}/{run.attempt}"
-        self.logs.ensure_stream(group, stream)
+        self._ensure_stream(group, stream)
         log.info("Opening %s...", self.noun.lower())
-        self.logs.write(group, stream, [(time.time(), f"Opening {self.noun.lower()}...")])
+        opened = time.time()
         started = self.start(run, config, env)
         running = Running(
             run=run,
@@ -162,6 +164,7 @@ class LocalInfrastructure:
             log_stream=stream,
             stream_output=bool(config.get("stream_output", True)),
             name=str(config.get("name") or run.name),
+            opened=opened,
         )
         with self._lock:
             self.running[run.id] = running
@@ -279,7 +282,7 @@ class LocalInfrastructure:
             self.finished += 1
 
     def _pump(self, running: Running) -> None:
-        batch: list[tuple[float, str]] = []
+        batch: list[tuple[float, str]] = [(running.opened, f"Opening {self.noun.lower()}...")]
         last = time.monotonic()
         for raw in running.started.lines:
             line = raw.rstrip("\n")
@@ -291,6 +294,14 @@ class LocalInfrastructure:
                 self._flush(running, batch)
                 batch, last = [], time.monotonic()
         self._flush(running, batch)
+
+    def _ensure_stream(self, group: str, stream: str) -> None:
+        """The run's stream, in a group created once per worker (not one request per run)."""
+        if group in self._groups:
+            self.logs.create_stream(group, stream)
+            return
+        self.logs.ensure_stream(group, stream)
+        self._groups.add(group)
 
     def _flush(self, running: Running, lines: list[tuple[float, str]]) -> None:
         if not lines:
