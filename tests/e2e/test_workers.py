@@ -246,3 +246,18 @@ def test_pushpool_dev_hosts_a_worker_for_the_tour(tmp_path: Path, flows_repo: Pa
         dev.send_signal(signal.SIGTERM)
         dev.wait(timeout=60)
         reader.join(5)
+
+
+def test_worker_start_refuses_in_one_line(cli: Cli) -> None:
+    missing = cli("worker", "start", "--pool", "no-such-pool")
+    assert missing.returncode == 1
+    assert "Work pool 'no-such-pool' not found" in missing.stderr
+    assert "Traceback" not in missing.stderr + missing.stdout
+    push = f"push-{uuid.uuid4().hex[:6]}"
+    assert cli("create", push).returncode == 0
+    refused = cli("worker", "start", "--pool", push)
+    assert refused.returncode == 1
+    assert "no worker is needed" in refused.stderr and "Traceback" not in refused.stderr
+    template = cli("pool", "get-default-base-job-template", "--type", "docker")
+    assert template.returncode == 0
+    assert "memswap_limit" in json.loads(template.stdout)["variables"]["properties"]

@@ -272,3 +272,27 @@ def test_a_push_pool_needs_no_worker(store: Store, clients: SerialisedClients) -
     services.create_pool(store, "push")
     with pytest.raises(WorkerError, match="the dispatcher launches its runs"):
         make_worker(store, clients, pool="push")
+
+
+def test_heartbeats_keep_their_own_clock_between_polls(
+    store: Store, clients: SerialisedClients, process_pool: str
+) -> None:
+    """A long pass (hundreds of runs due at once) must not make a live worker look lost: beats
+    come every heartbeat, whatever the polls do."""
+    import threading
+
+    worker = make_worker(store, clients, name="steady", heartbeat_seconds=0.2, poll_seconds=30)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        first = wait_for(lambda: store.list_workers(process_pool))[0].heartbeat_at
+        later = wait_for(
+            lambda: (w := store.list_workers(process_pool)[0]).heartbeat_at > first and w,
+            timeout=10,
+        )
+        assert str(later.status()) == "ONLINE"
+    finally:
+        worker.request_stop()
+        thread.join(30)
+    (stopped,) = store.list_workers(process_pool)
+    assert stopped.stopped_at is not None  # the clean stop is the last word

@@ -100,7 +100,8 @@ class DockerInfrastructure(LocalInfrastructure):
 
     def __init__(self, *args: Any, docker: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._docker = docker
+        # asked at once: a worker with no engine to talk to says so when it starts, in one line
+        self._docker = docker if docker is not None else docker_client()
 
     @property
     def docker(self) -> Any:

@@ -113,6 +113,8 @@ class Worker:
         self.dispatcher = self._dispatcher(store, made)
         self.started_at = now()
         self._stop = threading.Event()
+        self._done = threading.Event()  # shut down: no more heartbeats
+        self._beat_lock = threading.Lock()
         self._last_beat = 0.0
         self.polls = 0
 
@@ -148,12 +150,22 @@ class Worker:
     def run(self, on_poll: Callable[[TickReport], None] | None = None) -> int:
         """Poll until asked to stop, then shut down; returns how many flows it had to stop."""
         self.heartbeat()
+        beating = threading.Thread(target=self._beat, daemon=True, name="worker-heartbeat")
+        beating.start()
         while not self._stop.is_set():
             report = self.poll()
             if on_poll is not None:
                 on_poll(report)
             self._stop.wait(self.poll_seconds)
-        return self.shutdown()
+        stopped = self.shutdown()  # beating on meanwhile: its flows are still its own
+        beating.join(5)
+        return stopped
+
+    def _beat(self) -> None:
+        """Heartbeats on their own clock: a long pass (hundreds of runs due at once) must not
+        make the worker look lost to the others."""
+        while not self._done.wait(self.heartbeat_seconds):
+            self.heartbeat()
 
     def poll(self) -> TickReport:
         """One pass: heartbeat when due, claim and launch what is due, stop cancelled flows."""
@@ -211,11 +223,15 @@ class Worker:
         )
 
     def heartbeat(self, *, stopped: bool = False) -> None:
-        self._last_beat = time.monotonic()
-        try:
-            self.store.put_worker(self.info(stopped=stopped))
-        except PushpoolError as exc:
-            log.warning("could not record the worker's heartbeat: %s", exc)
+        """Record the worker alive (or, with ``stopped``, its clean stop: the last word)."""
+        with self._beat_lock:
+            if self._done.is_set() and not stopped:
+                return
+            self._last_beat = time.monotonic()
+            try:
+                self.store.put_worker(self.info(stopped=stopped))
+            except PushpoolError as exc:
+                log.warning("could not record the worker's heartbeat: %s", exc)
 
     # ---------------------------------------------------------------- stopping
     def request_stop(self) -> None:
@@ -247,6 +263,7 @@ class Worker:
                     running.run, f"Worker {self.name!r} shut down before the flow finished"
                 )
             self.infrastructure.join(self.shutdown_grace + 15)
+        self._done.set()
         self.heartbeat(stopped=True)
         log.info(
             "Worker %r stopped: %d flow run(s) finished, %d stopped",
