@@ -62,6 +62,8 @@ class Dispatcher:
     type); pools of a type without one are left to whatever serves them (workers).
     ``queues``: only runs of these queues (a worker started with ``--work-queue``);
     ``capacity``: how many more runs may be claimed now (a worker's ``--limit``), None = no cap.
+    ``claim_batch``: most runs claimed in one transaction (and so held between their claim and
+    the record of their launches).
     """
 
     def __init__(
@@ -77,8 +79,10 @@ class Dispatcher:
         settings: Settings | None = None,
         queues: Iterable[str] | None = None,
         capacity: Callable[[], int | None] | None = None,
+        claim_batch: int = CLAIM_BATCH,
     ) -> None:
         self.store = store
+        self.claim_batch = claim_batch
         self.only_queues = set(queues) if queues else None
         self.capacity = capacity
         self.settings = settings or store.settings
@@ -319,7 +323,7 @@ class Dispatcher:
                 report.block(f"{pool.name}/{item.queue}", reason)
                 continue
             claims.append(item)
-        size = max(1, min(CLAIM_BATCH, -(-len(claims) // max(self.workers, 1))))
+        size = max(1, min(self.claim_batch, -(-len(claims) // max(self.workers, 1))))
         units += [claims[i : i + size] for i in range(0, len(claims), size)]
         return units
 

@@ -28,6 +28,7 @@ from pushpool import contracts
 from pushpool.config import ALLOWED_FILE_ROOTS, Settings
 from pushpool.core import templates
 from pushpool.core.models import Deployment, FlowRun, WorkPool
+from pushpool.core.outcomes import EventOutcome
 from pushpool.core.ports import Store
 from pushpool.core.records import Launched, TaskGone
 from pushpool.core.runspec import RunSpec
@@ -270,7 +271,11 @@ class LocalInfrastructure:
         pump = threading.Thread(target=self._pump, args=(running,), daemon=True)
         pump.start()
         running.recorded.wait(RECORD_WAIT_SECONDS)
-        self._apply(running, "RUNNING", 1)
+        if self._apply(running, "RUNNING", 1) is EventOutcome.OTHER_ATTEMPT:
+            # the run is on another launch now (its claim was re-driven): this one must not run
+            log.error("Stopping flow run '%s': it was launched elsewhere", running.run.id)
+            running.stop_reason = "launched elsewhere"
+            running.started.signal_stop(True)
         code = running.started.wait()
         pump.join()
         running.exit_code = code
@@ -333,7 +338,7 @@ class LocalInfrastructure:
         exit_code: int | None = None,
         stop_code: str | None = None,
         reason: str | None = None,
-    ) -> None:
+    ) -> EventOutcome | None:
         task = TaskEvent(
             task_arn=running.task_arn,
             cluster_arn=self.worker_name,
@@ -351,8 +356,9 @@ class LocalInfrastructure:
             outcome = apply_task_event(self.store, task, _Tail(running.output))
         except PushpoolError as exc:  # the reconciler settles it if this never lands
             log.error("could not record flow run '%s' %s: %s", running.run.id, status, exc)
-            return
+            return None
         log.debug("flow run '%s': %s -> %s", running.run.id, status, outcome)
+        return outcome
 
     def _launched(self, running: Running, *, adopted: bool = False) -> Launched:
         return Launched(

@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pushpool.worker")
 POLL_SECONDS = 1.0
+# runs claimed together, so launched one after the other before their launches are recorded: a
+# few, so that claim-to-record stays far inside the claim's lease even on a loaded machine (a
+# worker cannot adopt another's process, as ECS adopts a task, if its lease runs out)
+CLAIM_BATCH = 5
 SHUTDOWN_GRACE_SECONDS = 30.0
 CLASS_NAMES = {"process": "ProcessWorker", "docker": "DockerWorker"}
 
@@ -139,6 +143,7 @@ class Worker:
             queues=self.queues or None,
             capacity=self._capacity,
             workers=1,
+            claim_batch=CLAIM_BATCH,
         )
         every = timedelta(seconds=self.heartbeat_seconds)
         dispatcher.reconciler = Reconciler(
