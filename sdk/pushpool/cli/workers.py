@@ -13,7 +13,7 @@ from pushpool.display import console, print_json
 
 app = typer.Typer(
     no_args_is_help=True,
-    help="Workers of process and docker pools: start one on this machine, ls a pool's.",
+    help="Workers of process and docker pools: start one on this machine, ls a pool's, policy (its IAM).",
 )
 
 
