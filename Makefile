@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CODE := $(wildcard sdk functions tests bench examples infra)
 
-.PHONY: quickstart test docker-test lint typecheck unit e2e bench bench-schedules bench-images bench-code-sources dev clean
+.PHONY: quickstart test docker-test lint typecheck unit e2e bench bench-schedules bench-images bench-code-sources bench-workers dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ dev: $(VENV)/.local-installed
 
 # two workers, each test file on one of them (the e2e files share their emulator within a file)
 test: $(VENV)/.dev-installed lint typecheck
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile -m "not docker"
 
 # the docker tier (left out of `make test`): finds the engine at DOCKER_HOST or starts one under
 # ~/.cache/pushpool/docker (root: installs docker.io debootstrap docker-registry), builds the base
@@ -61,6 +61,9 @@ bench-schedules: $(VENV)/.dev-installed
 
 bench-code-sources: $(VENV)/.dev-installed
 	$(BIN)/python bench/code_sources.py
+
+bench-workers: $(VENV)/.dev-installed
+	$(BIN)/python bench/workers.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

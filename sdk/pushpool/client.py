@@ -24,8 +24,10 @@ from pushpool.errors import NotFoundError
 
 if TYPE_CHECKING:
     from pushpool.aws.clients import Clients
-    from pushpool.core.ports import Infrastructure, Store
+    from pushpool.core.ports import Infrastructure, Store, WorkerStore
     from pushpool.core.schedules import Cron, Interval, RRule
+    from pushpool.core.workers import PoolStatus, WorkerInfo
+    from pushpool.worker import Worker
 
 
 def _services() -> ModuleType:
@@ -204,6 +206,36 @@ class Client:
 
     def why_waiting(self, run: FlowRun) -> str | None:
         return _services().why_waiting(self.store, run)
+
+    # ---------------------------------------------------------------- workers
+    def list_workers(self, pool: str) -> list[WorkerInfo]:
+        """The workers that have served a hybrid pool, newest heartbeat first."""
+        self.store.get_pool(pool)
+        workers = self._worker_store().list_workers(pool)
+        return sorted(workers, key=lambda w: w.heartbeat_at, reverse=True)
+
+    def pool_status(self, pool: WorkPool) -> PoolStatus:
+        """READY (a push pool, or a hybrid one with a live worker), NOT_READY, or PAUSED."""
+        from pushpool.core.workers import WORKER_POOL_TYPES, pool_status
+
+        hybrid = pool.type in WORKER_POOL_TYPES
+        workers = self._worker_store().list_workers(pool.name) if hybrid else []
+        return pool_status(pool.type, pool.paused, workers)
+
+    def worker(self, pool: str, **options: Any) -> Worker:
+        """A worker for a ``process`` or ``docker`` pool (``pushpool.worker.Worker``'s options:
+        ``name``, ``kind``, ``queues``, ``limit``, ``poll_seconds``, ``heartbeat_seconds``,
+        ``shutdown_grace``, ``echo``); call its ``run()``."""
+        from pushpool.aws.clients import default_clients
+        from pushpool.worker import Worker
+
+        store: Any = self._worker_store()
+        return Worker(store, self._clients or default_clients(), pool, **options)
+
+    def _worker_store(self) -> WorkerStore:
+        if not hasattr(self.store, "list_workers"):
+            raise NotFoundError("This store keeps no workers (use the DynamoDB store).")
+        return self.store  # type: ignore[return-value]
 
     def _infrastructure(self, pool_name: str) -> Infrastructure | None:
         """What stops a run's task: its pool type's infrastructure."""

@@ -97,6 +97,10 @@ class LaunchConfigurationError(AwsError):
         super().__init__(message, code=code, retryable=False)
 
 
+class WorkerError(PushpoolError):
+    """A worker cannot serve its pool (wrong type, no Docker engine, a queue it does not have)."""
+
+
 class InfrastructureError(PushpoolError):
     """Provisioning or tearing down AWS infrastructure failed."""
 

@@ -86,6 +86,9 @@ def boto_session() -> boto3.session.Session:
     )
 
 
+_LOCAL_HELPERS = frozenset({"meta", "get_paginator", "get_waiter", "can_paginate", "close"})
+
+
 class _Serialised:
     """A boto3 client whose API calls run one at a time (see the module docstring)."""
 
@@ -95,7 +98,8 @@ class _Serialised:
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._client, name)
-        if name == "meta" or name.startswith(("get_", "can_")) or not callable(attribute):
+        # the client's own helpers send nothing; every API call (get_item too) takes the lock
+        if name in _LOCAL_HELPERS or not callable(attribute):
             return attribute
 
         def call(*args: Any, **kwargs: Any) -> Any:

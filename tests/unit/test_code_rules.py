@@ -46,8 +46,16 @@ ADAPTERS_AND_ABOVE = (
     "pushpool.flows",
 )
 # the core is the bottom layer: it does not even load the layers built on it
-ABOVE_CORE = (*ADAPTERS_AND_ABOVE, "pushpool.dispatch", "pushpool.services", "pushpool.pooltypes")
+ABOVE_CORE = (
+    *ADAPTERS_AND_ABOVE,
+    "pushpool.dispatch",
+    "pushpool.services",
+    "pushpool.pooltypes",
+    "pushpool.worker",
+)
 NOT_IN_LAMBDA = (
+    "docker",
+    "pushpool.worker",
     "typer",
     "rich",
     "pulumi",

@@ -75,6 +75,10 @@ class Logs(Adapter):
     def ensure_stream(self, group: str, stream: str) -> None:
         with contextlib.suppress(ClientError):  # exists already
             self._call("create_log_group", logGroupName=group)
+        self.create_stream(group, stream)
+
+    def create_stream(self, group: str, stream: str) -> None:
+        """A stream in a group known to exist (one that exists already is fine)."""
         with contextlib.suppress(ClientError):
             self._call("create_log_stream", logGroupName=group, logStreamName=stream)
 

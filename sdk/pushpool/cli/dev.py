@@ -8,10 +8,14 @@ import signal
 import time
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from pushpool.contracts import DISPATCHER_SERVICE, TASK_EVENTS_SERVICE
 from pushpool.dev.emulator import Emulator
 from pushpool.display import console
+
+if TYPE_CHECKING:
+    from pushpool.dev.workers import HostedWorker
 
 # the repository's own example: examples/deploy.py deploys examples/hello.py's `my-flow` as
 # `hello-deploy` (tests/unit/test_dev_hint.py checks that these files and names exist)
@@ -41,7 +45,11 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def serve(
-    port: int = 4566, tick: float = 1.0, state_dir: Path | None = None, fresh: bool = False
+    port: int = 4566,
+    tick: float = 1.0,
+    state_dir: Path | None = None,
+    fresh: bool = False,
+    worker_pools: list[str] | None = None,
 ) -> None:
     from pushpool.dev.state import default_state_dir
 
@@ -70,10 +78,31 @@ def serve(
     for line in emulator.server.export_lines():
         console.print(f"    {line}")
     console.print(f"\nThen, from a pushpool checkout:\n\n{START_HINT}\n")
+    hosted = _host_workers(emulator, worker_pools or [])
     try:
         while True:
             time.sleep(1)
     except KeyboardInterrupt:
         console.print("Stopping the emulator.")
     finally:
+        for worker in hosted:
+            worker.stop()
         emulator.stop()
+
+
+def _host_workers(emulator: Emulator, pools: list[str]) -> list[HostedWorker]:
+    """Workers for process pools in this process (``--worker POOL``), each waiting for its pool
+    to be created (``pushpool create POOL --type process``)."""
+    from pushpool.dev.workers import HostedWorker
+    from pushpool.worker import configure_logging
+
+    if not pools:
+        return []
+    assert emulator.clients is not None
+    configure_logging()
+    for pool in pools:
+        console.print(
+            f"Hosting a worker for work pool {pool!r} (create it with "
+            f"`pushpool create {pool} --type process`)."
+        )
+    return [HostedWorker(emulator.clients, pool, echo=print).start() for pool in pools]

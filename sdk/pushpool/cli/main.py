@@ -10,7 +10,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import typer
 
-from pushpool.cli import code, deployments, images, infra, pools, queues, runs
+from pushpool.cli import code, deployments, images, infra, pools, queues, runs, workers
 
 app = typer.Typer(
     name="pushpool",
@@ -27,6 +27,7 @@ app.add_typer(runs.app, name="run")
 app.add_typer(infra.app, name="infra")
 app.add_typer(images.app, name="image")
 app.add_typer(code.app, name="code")
+app.add_typer(workers.app, name="worker")
 # Prefect's nouns, so its users' muscle memory works: `pushpool work-pool ls`, `flow-run logs`
 for alias, group in (("work-pool", pools), ("work-queue", queues), ("flow-run", runs)):
     app.add_typer(group.app, name=alias, hidden=True)
@@ -63,11 +64,14 @@ def dev(
         "(default: $PUSHPOOL_DEV_STATE_DIR, else $XDG_DATA_HOME/pushpool/dev).",
     ),
     fresh: bool = typer.Option(False, "--fresh", help="Start empty, forgetting the saved state."),
+    worker: list[str] = typer.Option(
+        [], "--worker", help="Host a worker for this process pool here (repeat for several)."
+    ),
 ) -> None:
     """Run a local AWS emulator with the dispatcher and Fargate played by subprocesses."""
     from pushpool.cli.dev import serve
 
-    serve(port=port, tick=tick, state_dir=state_dir, fresh=fresh)
+    serve(port=port, tick=tick, state_dir=state_dir, fresh=fresh, worker_pools=worker)
 
 
 @app.command()

@@ -95,17 +95,20 @@ app.command("create")(create)  # `pushpool pool create NAME`, as `pushpool creat
 @handle_errors
 def ls(output: Output = OutputOption) -> None:
     """List work pools."""
-    pools = client().list_pools()
+    door = client()
+    pools = door.list_pools()
+    status = {p.name: str(door.pool_status(p)) for p in pools}
     if output is Output.json:
-        print_json([p.model_dump(mode="json") for p in pools])
+        print_json([{**p.model_dump(mode="json"), "status": status[p.name]} for p in pools])
         return
     table = Table(title="Work pools")
-    for column in ("Name", "Type", "Paused", "Active", "Limit", "Queues"):
+    for column in ("Name", "Type", "Status", "Paused", "Active", "Limit", "Queues"):
         table.add_column(column)
     for pool in pools:
         table.add_row(
             pool.name,
             pool.type,
+            status[pool.name],
             "yes" if pool.paused else "",
             str(pool.active_runs),
             "" if pool.concurrency_limit is None else str(pool.concurrency_limit),
@@ -119,9 +122,17 @@ def ls(output: Output = OutputOption) -> None:
 def inspect(name: str, output: Output = OutputOption) -> None:
     """Show a work pool, its base job template and console links."""
     from pushpool.cli.links import pool_links
+    from pushpool.core.workers import WORKER_POOL_TYPES
 
-    pool = client().get_pool(name)
+    door = client()
+    pool = door.get_pool(name)
     data = pool.model_dump(mode="json")
+    data["status"] = str(door.pool_status(pool))
+    workers = door.list_workers(name) if pool.type in WORKER_POOL_TYPES else []
+    if pool.type in WORKER_POOL_TYPES:
+        data["workers"] = [
+            {**w.model_dump(mode="json"), "status": str(w.status())} for w in workers
+        ]
     data["console"] = pool_links(pool)
     if output is Output.json:
         print_json(data)
@@ -129,7 +140,12 @@ def inspect(name: str, output: Output = OutputOption) -> None:
     console.print(
         f"[bold]{pool.name}[/] ({pool.type}){'  [yellow]paused[/]' if pool.paused else ''}"
     )
+    console.print(f"status: {data['status']}")
     console.print(f"active runs: {pool.active_runs}  limit: {pool.concurrency_limit or 'none'}")
+    for worker in workers:
+        console.print(
+            f"worker {worker.name!r}: {worker.status()} (heartbeat {worker.heartbeat_at:%H:%M:%S})"
+        )
     bucket = _default(pool, "code_bucket")
     if bucket:
         console.print(

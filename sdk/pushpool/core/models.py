@@ -76,7 +76,8 @@ class WorkPool(_Model, OneLineErrors):
 
     name: str = Field(description="Pool name, unique in the account and region.")
     type: str = Field(
-        default="ecs:push", description="Pool type (see `pushpool.pooltypes`): ecs:push."
+        default="ecs:push",
+        description="Pool type (see `pushpool.pooltypes`): ecs:push, process, docker.",
     )
     description: str = Field(default="", description="Free text.")
     base_job_template: dict[str, Any] = Field(

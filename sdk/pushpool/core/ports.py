@@ -30,6 +30,7 @@ from pushpool.core.records import (
 )
 from pushpool.core.states import StateType
 from pushpool.core.updates import DeploymentUpdate, PoolUpdate, QueueUpdate
+from pushpool.core.workers import WorkerInfo
 
 
 class ControlStore(Protocol):
@@ -144,6 +145,13 @@ class ScheduleStore(Protocol):
 
 class Store(ControlStore, RunStore, ScheduleStore, Protocol):
     """Everything pushpool keeps."""
+
+
+class WorkerStore(Protocol):
+    """Workers' heartbeats, a partition per pool (``core.workers.WorkerInfo``)."""
+
+    def put_worker(self, worker: WorkerInfo) -> None: ...
+    def list_workers(self, pool: str) -> list[WorkerInfo]: ...
 
 
 class RunLogs(Protocol):

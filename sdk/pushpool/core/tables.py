@@ -11,6 +11,8 @@ Layout
     deployments       pk="DEPLOYMENT"  sk=<flow>/<name>
     schedules         pk="DEPLOYMENT"  sk=<flow>/<name>#<slug> (next to their deployment)
     task definitions  pk="TASKDEF"     sk=<content hash>   (registered once, reused by every run)
+    workers           pk="WORKER#<pool>" sk=<worker name>  (heartbeats; a partition per pool, so
+                                                            IAM's LeadingKeys keeps a worker to its own)
 
 ``<prefix>-runs`` (id): one item per flow run, and one cursor per schedule.
     GSI ``due``     (due_pool, due_at): sparse. Only runs that need the dispatcher carry these
@@ -46,6 +48,13 @@ SCHEDULE_ITEM = "schedule"  # item_type of a schedule in the control table, item
 CURSOR_PREFIX = "schedule#"  # id of a schedule's cursor in the runs table: schedule#<key>
 DEPLOYMENT_PK = "DEPLOYMENT"
 TASKDEF_PK = "TASKDEF"
+WORKER_PK_PREFIX = "WORKER#"
+
+
+def worker_pk(pool: str) -> str:
+    """The control-table partition of a pool's workers' heartbeats."""
+    return f"{WORKER_PK_PREFIX}{pool}"
+
 
 # attributes copied into the due index: enough to order, filter and claim without a second read
 DUE_PROJECTED = [

@@ -32,6 +32,7 @@ class TaskEvent:
     stopped_reason: str | None
     exit_code: int | None
     container_reason: str | None
+    source: str = "ECS task"  # what ran the flow, for messages ("Process", "Container")
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> TaskEvent:
@@ -57,7 +58,7 @@ class TaskEvent:
         return self.last_status == "STOPPED"
 
     def crash_message(self) -> str:
-        parts = [f"ECS task stopped ({self.stop_code or 'unknown stop code'})"]
+        parts = [f"{self.source} stopped ({self.stop_code or 'unknown stop code'})"]
         if self.stopped_reason:
             parts.append(self.stopped_reason)
         if self.container_reason:

@@ -6,6 +6,6 @@ from __future__ import annotations
 
 from pushpool.dispatch.dispatcher import Dispatcher
 from pushpool.dispatch.report import TickReport
-from pushpool.dispatch.task_events import handle_task_event
+from pushpool.dispatch.task_events import apply_task_event, handle_task_event
 
-__all__ = ["Dispatcher", "TickReport", "handle_task_event"]
+__all__ = ["Dispatcher", "TickReport", "apply_task_event", "handle_task_event"]

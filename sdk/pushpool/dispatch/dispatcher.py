@@ -60,6 +60,10 @@ class Dispatcher:
 
     ``infrastructure``: how runs are launched, one per pool type (a single one serves its own
     type); pools of a type without one are left to whatever serves them (workers).
+    ``queues``: only runs of these queues (a worker started with ``--work-queue``);
+    ``capacity``: how many more runs may be claimed now (a worker's ``--limit``), None = no cap.
+    ``claim_batch``: most runs claimed in one transaction (and so held between their claim and
+    the record of their launches).
     """
 
     def __init__(
@@ -73,8 +77,14 @@ class Dispatcher:
         workers: int | None = None,
         timer: Callable[[], float] = time.monotonic,
         settings: Settings | None = None,
+        queues: Iterable[str] | None = None,
+        capacity: Callable[[], int | None] | None = None,
+        claim_batch: int = CLAIM_BATCH,
     ) -> None:
         self.store = store
+        self.claim_batch = claim_batch
+        self.only_queues = set(queues) if queues else None
+        self.capacity = capacity
         self.settings = settings or store.settings
         if isinstance(infrastructure, Mapping):
             self.infrastructures = dict(infrastructure)
@@ -182,6 +192,7 @@ class Dispatcher:
         requery: Requery | None = None,
     ) -> list[Later]:
         """Dispatch the items due now; returns those due later, for :meth:`on_time`."""
+        items = self._of_queues(items)
         if not items:
             return []
         deployments = self.store.get_deployments({item.deployment for item in items})
@@ -191,6 +202,11 @@ class Dispatcher:
         if contended and requery is not None:
             self._while_contended(pool, deployments, report, until, requery)
         return [Later(i, pool, deployments) for i in items if i.due_at > at]
+
+    def _of_queues(self, items: list[DueRun]) -> list[DueRun]:
+        if self.only_queues is None:
+            return items
+        return [i for i in items if i.queue in self.only_queues]
 
     def on_time(self, later: list[Later], report: TickReport, until: float | None) -> None:
         """Launch each run due within the horizon on its time (``dispatch.timeline``)."""
@@ -208,7 +224,7 @@ class Dispatcher:
         left it) and start each priority class at a random point, so we stop colliding."""
         for _ in range(CONTENDED_PASSES):
             at = self.clock()
-            fresh = [i for i in requery() if i.due_at <= at]
+            fresh = [i for i in self._of_queues(requery()) if i.due_at <= at]
             if not fresh:
                 return
             missing = {i.deployment for i in fresh} - set(deployments)
@@ -284,6 +300,7 @@ class Dispatcher:
         claims: list[DueRun] = []
         # a record may come twice in one stream batch; a transaction may hold an item only once
         seen: set[str] = set()
+        cap = self.capacity() if self.capacity is not None else None
         for item in items:
             if item.kind is DueKind.SKIP or item.id in seen:
                 continue
@@ -299,12 +316,14 @@ class Dispatcher:
                 report.add(self.launching.cancel_missed(item.run), item.id)
                 continue
             reason = blocked_reason(pool, item.queue, deployments.get(item.deployment))
+            if reason is None and cap is not None and len(claims) >= cap:
+                reason = "the worker's limit is reached"
             reason = reason or room.take(item.queue)
             if reason is not None:
                 report.block(f"{pool.name}/{item.queue}", reason)
                 continue
             claims.append(item)
-        size = max(1, min(CLAIM_BATCH, -(-len(claims) // max(self.workers, 1))))
+        size = max(1, min(self.claim_batch, -(-len(claims) // max(self.workers, 1))))
         units += [claims[i : i + size] for i in range(0, len(claims), size)]
         return units
 

@@ -39,12 +39,15 @@ log = logging.getLogger("pushpool.dispatch")
 INTERVAL = timedelta(seconds=55)  # at most one pass per pool in this long (the tick: a minute)
 GRACE = timedelta(minutes=2)  # a task launched or stopped this recently may have events in flight
 TASK_MISSING_STOP_CODE = "TaskMissing"  # not an infrastructure stop code: the flow may have run
+WORKER_LOST_STOP_CODE = "WorkerLost"  # a worker's run whose worker stopped heartbeating
 WATCHED = frozenset({StateType.PENDING, StateType.RUNNING})
 
 
 def gone_message(gone: TaskGone) -> str:
     """Why the run crashed, in the words of what ECS shows."""
     task = (gone.run.task_arn or "").rsplit("/", 1)[-1]
+    if gone.stop_code == WORKER_LOST_STOP_CODE:
+        return f"Worker lost: {gone.stopped_reason or 'its worker stopped heartbeating'}"
     if not gone.known:
         return f"ECS no longer knows its task {task}, and no event reached pushpool"
     why = gone.stop_code or "unknown stop code"

@@ -43,7 +43,12 @@ def handle_task_event(
     store: Store, event: dict[str, Any], logs: RunLogs | None = None
 ) -> EventOutcome:
     """Apply one event; returns what it did. ``logs``: where the runner's result line is read."""
-    task = TaskEvent.from_event(event)
+    return apply_task_event(store, TaskEvent.from_event(event), logs)
+
+
+def apply_task_event(store: Store, task: TaskEvent, logs: RunLogs | None = None) -> EventOutcome:
+    """Apply one task state change, however it was learnt (an ECS event, or a worker watching
+    its own process or container); returns what it did."""
     if not task.run_id:
         return EventOutcome.NOT_OURS
     try:

@@ -14,7 +14,9 @@ from pushpool.core.models import WorkPool
 from pushpool.core.ports import Infrastructure, Store
 from pushpool.errors import JobVariablesError, TemplateError
 from pushpool.pooltypes.base import PoolTypeUnit
+from pushpool.pooltypes.docker import DockerType
 from pushpool.pooltypes.ecs import EcsPushType
+from pushpool.pooltypes.process import ProcessType
 
 if TYPE_CHECKING:
     from pushpool.aws.clients import Clients
@@ -72,4 +74,11 @@ def infrastructures(store: Store, clients: Clients, **options: Any) -> dict[str,
     return {name: infra for name, infra in found.items() if infra is not None}
 
 
+def worker_types() -> list[str]:
+    """The pool types a worker runs (``pushpool worker start``)."""
+    return [name for name, unit in sorted(_UNITS.items()) if unit.runs_on_workers]
+
+
 register(EcsPushType())
+register(ProcessType())
+register(DockerType())

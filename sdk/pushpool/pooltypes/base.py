@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 class PoolTypeUnit(Protocol):
     name: str  # "ecs:push"
     summary: str  # one line for `--help` and error messages
+    runs_on_workers: bool  # True: `pushpool worker start` runs them; False: the dispatcher
 
     def default_base_job_template(self) -> dict[str, Any]:
         """A fresh copy of the type's default template."""
@@ -33,4 +34,11 @@ class PoolTypeUnit(Protocol):
         self, store: Store, clients: Clients, **options: Any
     ) -> Infrastructure | None:
         """What the dispatcher launches runs of this type with; None for types run elsewhere."""
+        ...
+
+    def worker_infrastructure(
+        self, store: Store, clients: Clients, **options: Any
+    ) -> Infrastructure | None:
+        """What a worker (``pushpool worker start``) runs claimed runs of this type with; None
+        for types the dispatcher launches (no worker needed)."""
         ...

@@ -13,11 +13,12 @@ from pushpool.aws.dynamodb.claims import MAX_BATCH, ClaimStore
 from pushpool.aws.dynamodb.control import ControlStore
 from pushpool.aws.dynamodb.runs import RunStore
 from pushpool.aws.dynamodb.schedules import ScheduleStore
+from pushpool.aws.dynamodb.workers import WorkerStore
 
 
-class Store(ControlStore, RunStore, ClaimStore, ScheduleStore):
-    """Pools, queues, deployments, schedules, task definitions (control table) and flow runs and
-    schedule cursors (runs table)."""
+class Store(ControlStore, RunStore, ClaimStore, ScheduleStore, WorkerStore):
+    """Pools, queues, deployments, schedules, task definitions, workers' heartbeats (control
+    table) and flow runs and schedule cursors (runs table)."""
 
 
 __all__ = ["MAX_BATCH", "Store"]

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 class EcsPushType:
     name = template.POOL_TYPE
     summary = "serverless: the dispatcher launches each run as an ECS Fargate task"
+    runs_on_workers = False
 
     def default_base_job_template(self) -> dict[str, Any]:
         return template.default_base_job_template()
@@ -33,6 +34,9 @@ class EcsPushType:
         from pushpool.aws.ecs import Ecs
 
         return EcsInfrastructure(store, Ecs(clients), Ec2(clients), **options)
+
+    def worker_infrastructure(self, store: Store, clients: Clients, **options: Any) -> None:
+        return None  # the dispatcher launches its runs: a push pool needs no worker
 
 
 __all__ = ["EcsInfrastructure", "EcsPushType"]
