@@ -1,6 +1,5 @@
-"""The Docker tier's support: find a real engine (DOCKER_HOST, else the socket the project's
-engine script starts at ``~/.cache/pushpool/docker/docker.sock``) or skip with one line, and
-build a small runner image with a pushpool wheel and the test flows baked in.
+"""The docker worker's tests' support: an SDK client of the tier's engine, and a small runner
+image with a pushpool wheel and the test flows baked in.
 
 No registry is reachable: the image is built FROM ``local/debian-python:bookworm`` (made by
 debootstrap, ``../shared/DOCKER-NOTES.md``). Its dependencies' layer is keyed by pushpool's
@@ -21,44 +20,21 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-ENGINE_SOCKET = Path.home() / ".cache" / "pushpool" / "docker" / "docker.sock"
+from pushpool.dev.engine import Engine
+
+REPO = Path(__file__).resolve().parents[3]
 BASE_IMAGE = "local/debian-python:bookworm"
 RUNNER_IMAGE = "local/pushpool-test-runner"
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
-def engine_host() -> str | None:
-    if os.environ.get("DOCKER_HOST"):
-        return os.environ["DOCKER_HOST"]
-    if ENGINE_SOCKET.exists():
-        return f"unix://{ENGINE_SOCKET}"
-    return None
-
-
-def engine_or_skip() -> Any:
-    """A Docker SDK client of a live engine with the base image, or a one-line skip."""
-    host = engine_host()
-    if host is None:
-        pytest.skip(f"no Docker engine: set DOCKER_HOST or start one at {ENGINE_SOCKET}")
-    os.environ["DOCKER_HOST"] = host
-    try:
-        import docker
-
-        client = docker.from_env()
-        client.ping()
-    except Exception as exc:
-        pytest.skip(f"no Docker engine answers at {host}: {type(exc).__name__}")
-    try:
-        client.images.get(BASE_IMAGE)
-    except Exception:
-        pytest.skip(f"the engine at {host} has no {BASE_IMAGE} (DOCKER-NOTES.md builds it)")
-    return client
-
-
 @pytest.fixture(scope="session")
-def docker_engine() -> Any:
-    return engine_or_skip()
+def docker_client(docker_engine: Engine) -> Any:
+    """A Docker SDK client of the tier's engine (``tests/containers/conftest.py`` finds or starts
+    it, or skips with one line)."""
+    import docker
+
+    return docker.DockerClient(base_url=docker_engine.host)
 
 
 def _dependencies() -> list[str]:

@@ -55,7 +55,7 @@ def worker(store: Store, clients: SerialisedClients, docker_pool: str) -> Iterat
 
 
 def test_a_run_completes_in_its_own_container(
-    store: Store, clients: SerialisedClients, worker: Worker, runner_image: str, docker_engine: Any
+    store: Store, clients: SerialisedClients, worker: Worker, runner_image: str, docker_client: Any
 ) -> None:
     name = deploy(store, runner_image, labels={"team": "data"})
     run = services.create_run(store, name, parameters={"name": "Ada"})
@@ -71,13 +71,13 @@ def test_a_run_completes_in_its_own_container(
     assert any("Hello Ada!" in line for line in lines)
     # auto_remove (the default): gone once its exit code and output were read
     assert (
-        docker_engine.containers.list(all=True, filters={"label": f"pushpool:run-id={run.id}"})
+        docker_client.containers.list(all=True, filters={"label": f"pushpool:run-id={run.id}"})
         == []
     )
 
 
 def test_template_fields_reach_the_container(
-    store: Store, worker: Worker, runner_image: str, docker_engine: Any
+    store: Store, worker: Worker, runner_image: str, docker_client: Any
 ) -> None:
     name = deploy(
         store,
@@ -92,7 +92,7 @@ def test_template_fields_reach_the_container(
     run = services.create_run(store, name)
     worker.poll()
     wait_final(store, run.id, timeout=120)
-    (container,) = docker_engine.containers.list(
+    (container,) = docker_client.containers.list(
         all=True, filters={"label": f"pushpool:run-id={run.id}"}
     )
     try:
