@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from pushpool.aws.dynamodb import Store
 from pushpool.aws.logs import Logs
 from pushpool.client import Client
 from pushpool.core.states import StateType
+from pushpool.core.timeutil import now
+from pushpool.dispatch.dispatcher import Dispatcher
 from pushpool.errors import WorkerError
 from pushpool.worker import Worker
 from tests.functional.conftest import SerialisedClients
@@ -296,3 +299,42 @@ def test_heartbeats_keep_their_own_clock_between_polls(
         thread.join(30)
     (stopped,) = store.list_workers(process_pool)
     assert stopped.stopped_at is not None  # the clean stop is the last word
+
+
+def test_with_no_live_worker_a_dispatcher_tick_crashes_the_lost_workers_runs(
+    store: Store, clients: SerialisedClients, hello: str
+) -> None:
+    lost = make_worker(store, clients, name="lost", heartbeat_seconds=0.2)
+    run = services.create_run(store, hello, parameters={"seconds": 60})
+    lost.poll()
+    wait_state(store, run.id, StateType.RUNNING)
+    later = [now() + timedelta(minutes=5)]  # past three missed beats and the reconciler's grace
+    dispatcher = Dispatcher(store, {}, heartbeats=store.list_workers, clock=lambda: later[0])
+    try:
+        dispatcher.tick()
+    finally:
+        for running in lost.infrastructure.active():
+            running.started.signal_stop(True)
+    done = store.get_run(run.id)
+    assert done.state is StateType.CRASHED
+    assert done.state_message.startswith("Worker lost: worker 'lost' last sent a heartbeat")
+    assert store.get_pool(PROCESS_POOL).active_runs == 0  # the slot released once
+    later[0] += timedelta(minutes=5)
+    dispatcher.tick()  # a second pass finds nothing to do
+    assert store.get_pool(PROCESS_POOL).active_runs == 0
+
+
+def test_a_dispatcher_tick_leaves_a_live_workers_runs_alone(
+    store: Store, clients: SerialisedClients, hello: str
+) -> None:
+    live = make_worker(store, clients, name="live", heartbeat_seconds=120)  # lost after 6 min
+    run = services.create_run(store, hello, parameters={"seconds": 60})
+    live.poll()
+    wait_state(store, run.id, StateType.RUNNING)
+    later = now() + timedelta(minutes=3)  # past the reconciler's grace, within three beats
+    try:
+        Dispatcher(store, {}, heartbeats=store.list_workers, clock=lambda: later).tick()
+        assert store.get_run(run.id).state is StateType.RUNNING
+    finally:
+        for running in live.infrastructure.active():
+            running.started.signal_stop(True)

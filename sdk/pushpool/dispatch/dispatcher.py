@@ -41,11 +41,13 @@ from pushpool.core.timeutil import now
 from pushpool.dispatch.crashes import expire_start
 from pushpool.dispatch.held import HeldClaims
 from pushpool.dispatch.launching import Launching
+from pushpool.dispatch.lost_workers import Heartbeats, LostWorkers
 from pushpool.dispatch.reconcile import Reconciler
 from pushpool.dispatch.report import TickReport
 from pushpool.dispatch.schedules import Materializer
 from pushpool.dispatch.timeline import Later, Timeline
 from pushpool.dispatch.trust import Trust
+from pushpool.pooltypes import worker_types
 
 log = logging.getLogger("pushpool.dispatch")
 
@@ -80,6 +82,7 @@ class Dispatcher:
         queues: Iterable[str] | None = None,
         capacity: Callable[[], int | None] | None = None,
         claim_batch: int = CLAIM_BATCH,
+        heartbeats: Heartbeats | None = None,
     ) -> None:
         self.store = store
         self.claim_batch = claim_batch
@@ -99,6 +102,17 @@ class Dispatcher:
         self.materializer = Materializer(store, clock)
         self.held = HeldClaims(store, self.launching)
         self.reconciler = Reconciler(store, self.infrastructures, lambda: self.clock())
+        # hybrid pools' runs are launched by workers; with their heartbeats, a tick crashes
+        # those of lost workers when no live worker is there to (``dispatch.lost_workers``)
+        self.worker_reconciler = (
+            Reconciler(
+                store,
+                {t: LostWorkers(t, heartbeats, lambda: self.clock()) for t in worker_types()},
+                lambda: self.clock(),
+            )
+            if heartbeats is not None
+            else None
+        )
         # late-bound: whoever sets the dispatcher's clock, sleep or timer sets the timeline's
         self.timeline = Timeline(
             self.infrastructures,
@@ -117,7 +131,7 @@ class Dispatcher:
         report = TickReport()
         at = self.clock()
         later: list[Later] = []
-        for pool in self._pools(report, paused_too=True):
+        for pool in self._pools(report, paused_too=True, hybrid=self._reconcile_hybrid):
             self.reconciler.reconcile(pool, report)
             runs = self._due_and_made(pool, at + horizon, report)
             report.waiting_late(count_late(runs, self.clock()))
@@ -163,10 +177,16 @@ class Dispatcher:
         return report
 
     def _pools(
-        self, report: TickReport, only: set[str] | None = None, *, paused_too: bool = False
+        self,
+        report: TickReport,
+        only: set[str] | None = None,
+        *,
+        paused_too: bool = False,
+        hybrid: Callable[[WorkPool, TickReport], None] | None = None,
     ) -> list[WorkPool]:
         """The pools this dispatcher serves that can launch now (paused ones are reported), or
-        with ``paused_too`` every one it serves."""
+        with ``paused_too`` every one it serves; ``hybrid`` is given each pool of a type run by
+        workers, not by this dispatcher."""
         served = []
         for pool in self.store.list_pools():
             if (self.only_pools is not None and pool.name not in self.only_pools) or (
@@ -174,12 +194,21 @@ class Dispatcher:
             ):
                 continue
             if pool.type not in self.infrastructures:
+                if hybrid is not None:
+                    hybrid(pool, report)
                 continue  # run by workers, not by this dispatcher
             if pool.paused and not paused_too:
                 report.block(pool.name, "paused")
                 continue
             served.append(pool)
         return served
+
+    def _reconcile_hybrid(self, pool: WorkPool, report: TickReport) -> None:
+        if (
+            self.worker_reconciler is not None
+            and pool.type in self.worker_reconciler.infrastructures
+        ):
+            self.worker_reconciler.reconcile(pool, report)
 
     # ---------------------------------------------------------------- one pool's items
     def dispatch_items(

@@ -22,12 +22,13 @@ runs without its RUNNING event (left to the start deadline). Must never call bot
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from pushpool.core.models import FlowRun, WorkPool
 from pushpool.core.outcomes import EventOutcome, RunOutcome
-from pushpool.core.ports import Infrastructure, Store
+from pushpool.core.ports import Store
 from pushpool.core.records import OnTask, TaskGone
 from pushpool.core.states import StateType
 from pushpool.dispatch.crashes import crash_or_retry
@@ -35,6 +36,14 @@ from pushpool.dispatch.report import TickReport
 from pushpool.errors import PushpoolError
 
 log = logging.getLogger("pushpool.dispatch")
+
+
+class Reconciles(Protocol):
+    """What the reconciler asks a pool type (an ``Infrastructure``, or
+    ``dispatch.lost_workers.LostWorkers`` for a hybrid pool's runs)."""
+
+    def reconcile(self, runs: Sequence[FlowRun]) -> list[TaskGone]: ...
+
 
 INTERVAL = timedelta(seconds=55)  # at most one pass per pool in this long (the tick: a minute)
 GRACE = timedelta(minutes=2)  # a task launched or stopped this recently may have events in flight
@@ -67,7 +76,7 @@ class Reconciler:
     def __init__(
         self,
         store: Store,
-        infrastructures: Mapping[str, Infrastructure],
+        infrastructures: Mapping[str, Reconciles],
         clock: Callable[[], datetime],
         *,
         interval: timedelta = INTERVAL,

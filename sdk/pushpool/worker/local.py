@@ -33,7 +33,7 @@ from pushpool.core.ports import Store
 from pushpool.core.records import Launched, TaskGone
 from pushpool.core.runspec import RunSpec
 from pushpool.core.task_events import TaskEvent
-from pushpool.core.timeutil import now
+from pushpool.dispatch.lost_workers import LostWorkers
 from pushpool.dispatch.reconcile import WORKER_LOST_STOP_CODE
 from pushpool.dispatch.task_events import apply_task_event
 from pushpool.errors import PushpoolError
@@ -204,26 +204,7 @@ class LocalInfrastructure:
             elif run.task_arn and run.task_arn.startswith(f"{self.pool_type}:"):
                 others.append(run)
         if others and self.list_workers is not None:
-            gone += self._lost(others)
-        return gone
-
-    def _lost(self, runs: list[FlowRun]) -> list[TaskGone]:
-        at = now()
-        beats = {w.name: w for w in self.list_workers(runs[0].pool)} if self.list_workers else {}
-        gone = []
-        for run in runs:
-            beat = beats.get(run.cluster or "")
-            if beat is not None and not beat.is_lost(at):
-                continue
-            if beat is None:
-                why = f"worker {run.cluster!r} has no heartbeat"
-            else:
-                ago = (at - beat.heartbeat_at).total_seconds()
-                why = (
-                    f"worker {run.cluster!r} last sent a heartbeat {ago:.0f}s ago "
-                    f"({beat.heartbeat_at.isoformat()})"
-                )
-            gone.append(TaskGone(run, True, WORKER_LOST_STOP_CODE, why))
+            gone += LostWorkers(self.pool_type, self.list_workers).reconcile(others)
         return gone
 
     def warm(self, run: FlowRun, pool: WorkPool, deployment: Deployment) -> None:

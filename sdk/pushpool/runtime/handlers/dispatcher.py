@@ -25,7 +25,12 @@ SAFETY_MARGIN_SECONDS = 5.0
 @lru_cache(maxsize=1)
 def dispatcher() -> Dispatcher:
     store = common.store()
-    return Dispatcher(store, infrastructures(store, common.clients()), pools=common.served_pools())
+    return Dispatcher(
+        store,
+        infrastructures(store, common.clients()),
+        pools=common.served_pools(),
+        heartbeats=store.list_workers,
+    )
 
 
 def emit(report: TickReport) -> None:
