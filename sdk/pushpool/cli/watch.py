@@ -38,10 +38,11 @@ def watch_run(
         run = store.get_run(run_id)
         follower.show(run)
         if run.is_final:
-            # logs can trail the final state by a moment: read once more, then stop
+            # logs can trail the final state by a moment: read until the runner's result line
+            # (its last) has come, or for a second more where there is none (a crash)
             if final_seen_at is None:
                 final_seen_at = time.monotonic()
-            elif time.monotonic() - final_seen_at > 1.0:
+            if follower.result_seen or time.monotonic() - final_seen_at > 1.0:
                 follower.show_rest(run)
                 return run
         if time.monotonic() > deadline:
@@ -56,6 +57,7 @@ class _Follower:
         self.logs = logs
         self.shown = 0
         self.token: str | None = None
+        self.result_seen = False  # the runner's result line, the last it writes, has been read
 
     def show(self, run: FlowRun) -> None:
         """New states (the final one held back) and new log lines, in time order."""
@@ -67,6 +69,7 @@ class _Follower:
         if run.log_group and run.log_stream:
             lines, self.token = self.logs.read(run.log_group, run.log_stream, self.token)
             entries += [(line.timestamp, "log", line) for line in lines]
+            self.result_seen |= any(line.message.startswith(RESULT_MARKER) for line in lines)
         for _, kind, item in sorted(entries, key=lambda e: e[0]):
             if kind == "state":
                 console.print(state_line(item))
