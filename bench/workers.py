@@ -12,7 +12,7 @@ The emulator's own single-thread rate (conditional PutItem /s) is printed beside
 what any worker can reach here. Prefect's process worker is not installed with pushpool; its
 figure comes from `bench/prefect_worker.py` when that could be run, else the issue's 12 s.
 
-Run: python bench/workers.py [--quick] [--prefect-seconds S]
+Run: python bench/workers.py [--quick] [--prefect-seconds S | --prefect-venv DIR]
 """
 
 from __future__ import annotations
@@ -287,7 +287,19 @@ def docker_ready() -> bool:
     return True
 
 
-def prefect_seconds(explicit: float | None) -> tuple[float, str]:
+def prefect_seconds(explicit: float | None, venv: str | None = None) -> tuple[float, str]:
+    """Prefect's figure: measured in this run when its venv is given (``--prefect-venv``), else
+    the one passed (``--prefect-seconds``), else the issue's."""
+    if venv is not None:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "prefect_worker.py"), "--venv", venv],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=True,
+        )
+        measured = json.loads(done.stdout.strip().splitlines()[-1])["prefect_watch_p50_s"]
+        return float(measured), "measured in this run by bench/prefect_worker.py (1 s polling)"
     if explicit is not None:
         return explicit, "measured here by bench/prefect_worker.py (1 s polling, same flow)"
     return PREFECT_ISSUE_SECONDS, "the issue's figure, not re-measured here"
@@ -356,6 +368,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs")
     parser.add_argument("--prefect-seconds", type=float, default=None)
+    parser.add_argument(
+        "--prefect-venv", default=None, help="a venv with Prefect: measure it in this run too"
+    )
     args = parser.parse_args()
     began = time.perf_counter()
     logging.getLogger("pushpool").addHandler(logging.NullHandler())
@@ -394,7 +409,7 @@ def main() -> None:
             result["stored_runs"] = len(world.store.list_runs(limit=100_000))
     finally:
         emulator.stop()
-    seconds, source = prefect_seconds(args.prefect_seconds)
+    seconds, source = prefect_seconds(args.prefect_seconds, args.prefect_venv)
     result["prefect_watch_s"] = seconds
     result["prefect_source"] = source
     result["watch_speedup_vs_prefect"] = seconds / result["watch_p50_s"]
