@@ -16,7 +16,6 @@ A due item (from the sparse ``due`` index or a stream record) is one of (``core.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +41,7 @@ from pushpool.dispatch.crashes import expire_start
 from pushpool.dispatch.held import HeldClaims
 from pushpool.dispatch.launching import Launching
 from pushpool.dispatch.lost_workers import Heartbeats, LostWorkers
+from pushpool.dispatch.passes import Pass
 from pushpool.dispatch.reconcile import Reconciler
 from pushpool.dispatch.report import TickReport
 from pushpool.dispatch.schedules import Materializer
@@ -273,7 +273,7 @@ class Dispatcher:
     ) -> bool:
         """Dispatch the items in order, claiming nothing after ``until``; returns True when it
         stopped early because other dispatchers were claiming the same runs."""
-        state = _Pass(max(CONTENTION_LIMIT, self.workers), lambda: self._out_of_time(until))
+        state = Pass(max(CONTENTION_LIMIT, self.workers), lambda: self._out_of_time(until))
 
         def work(unit: list[DueRun]) -> None:
             unit = state.admit(unit)
@@ -296,7 +296,7 @@ class Dispatcher:
         unit: list[DueRun],
         deployments: dict[str, Deployment],
         report: TickReport,
-        state: _Pass,
+        state: Pass,
     ) -> list[RunOutcome]:
         infrastructure = self.infrastructures[pool.type]
         first = unit[0]
@@ -358,55 +358,3 @@ class Dispatcher:
 
     def _out_of_time(self, until: float | None) -> bool:
         return until is not None and self.timer() >= until
-
-
-class _Pass:
-    """What the workers of one pass share: queues (or the whole pool, ``*``) that cannot take
-    more, and how many runs other dispatchers took first."""
-
-    def __init__(self, contention_limit: int, out_of_time: Callable[[], bool]) -> None:
-        self.blocked: set[str] = set()
-        self.taken = 0
-        self.limit = contention_limit
-        self.out_of_time = out_of_time
-        self._lock = threading.Lock()
-
-    @property
-    def contended(self) -> bool:
-        return self.taken >= self.limit
-
-    def admit(self, unit: list[DueRun]) -> list[DueRun]:
-        """The unit's runs still worth trying now."""
-        with self._lock:
-            if "*" in self.blocked or self.contended or self.out_of_time():
-                return []
-            return [i for i in unit if i.queue not in self.blocked]
-
-    def settle(self, unit: list[DueRun], outcomes: list[RunOutcome], report: TickReport) -> None:
-        with self._lock:
-            for item, outcome in zip(unit, outcomes, strict=True):
-                if outcome is RunOutcome.POOL_BLOCKED:
-                    self.blocked.add("*")
-                elif outcome is RunOutcome.QUEUE_BLOCKED:
-                    self.blocked.add(item.queue)
-                elif outcome is RunOutcome.TAKEN:
-                    self.taken += 1
-        for item, outcome in zip(unit, outcomes, strict=True):
-            if outcome in _REPORTED:
-                report.add(outcome, item.id)
-
-
-# outcomes a pass reports per run (claims that were blocked or taken are not this pass's runs)
-_REPORTED = frozenset(
-    {
-        RunOutcome.LAUNCHED,
-        RunOutcome.FAILED,
-        RunOutcome.THROTTLED,
-        RunOutcome.RETRY_AFTER_LEASE,
-        RunOutcome.DEFERRED,
-        RunOutcome.START_TIMED_OUT,
-        RunOutcome.MISSED_WINDOW,
-        RunOutcome.COLLIDED,
-        RunOutcome.REFUSED,
-    }
-)
