@@ -137,6 +137,7 @@ def test_throttling_sends_the_run_back_with_backoff(
 ) -> None:
     inject("RunTask", code=code, message=message)
     (run,) = make_runs()
+    ticked = now()  # the backoff is a wall-clock second: read the words as of the tick
 
     report = dispatcher.tick()
 
@@ -145,7 +146,7 @@ def test_throttling_sends_the_run_back_with_backoff(
     assert waiting.state is StateType.SCHEDULED
     assert waiting.throttled == 1 and waiting.backoff_until is not None
     assert store.get_pool(POOL).active_runs == 0  # the slot went back with it
-    assert "backing off" in (services.why_waiting(store, waiting) or "")
+    assert "backing off" in (services.why_waiting(store, waiting, at=ticked) or "")
 
 
 def test_capacity_failures_are_retried_not_failed(

@@ -109,10 +109,11 @@ def check_run_id(run_id: str) -> str:
     return run_id.strip()
 
 
-def why_waiting(store: Store, run: FlowRun) -> str | None:
-    """For a SCHEDULED run: why it has not launched yet, in words."""
+def why_waiting(store: Store, run: FlowRun, at: datetime | None = None) -> str | None:
+    """For a SCHEDULED run: why it has not launched yet (at ``at``, default now), in words."""
     if run.state is not StateType.SCHEDULED:
         return None
+    at = at or now()
     try:
         pool = store.get_pool(run.pool)
     except NotFoundError:
@@ -120,9 +121,9 @@ def why_waiting(store: Store, run: FlowRun) -> str | None:
     deployment = store.find_deployment(run.deployment)
     if deployment is None:
         return f"its deployment {run.deployment!r} was deleted; it will not launch"
-    if run.scheduled_at > now():
+    if run.scheduled_at > at:
         return f"scheduled for {run.scheduled_at.isoformat()}"
-    if run.backoff_until and run.backoff_until > now():
+    if run.backoff_until and run.backoff_until > at:
         return f"AWS pushed back; backing off until {run.backoff_until.isoformat()}"
     reason = blocked_reason(pool, run.queue, deployment) or deployment_block(deployment)
     return reason or "due: waiting for the dispatcher"
