@@ -40,21 +40,9 @@ from .lambdas import (
 
 TICK = "rate(1 minute)"
 # control table: read pools, deployments and task definitions, take and release slots and holds
-CONTROL_ACTIONS = [
-    "dynamodb:BatchGetItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:GetItem",
-    "dynamodb:Query",
-    "dynamodb:UpdateItem",
-]
+CONTROL_ACTIONS = list(contracts.DISPATCH_CONTROL_ACTIONS)
 # runs table, by id: claim and record runs, move schedules' cursors, create the runs they make
-RUN_ACTIONS = [
-    "dynamodb:BatchGetItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-]
+RUN_ACTIONS = list(contracts.DISPATCH_RUN_ACTIONS)
 STREAM_ACTIONS = [
     "dynamodb:DescribeStream",
     "dynamodb:GetRecords",

@@ -232,3 +232,23 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 # what fits of a run in RunTask's overrides (8,192 characters in all, environment included)
 MAX_RUN_SPEC_CHARS = 6_000
+
+
+# The DynamoDB actions the dispatch code needs (the serverless dispatcher's role, and a worker's
+# policy: a worker runs the same code): on the control table, read pools, deployments and
+# schedules and take and release slots and holds; on the runs table, by id, claim and record
+# runs and create the runs schedules make.
+DISPATCH_CONTROL_ACTIONS = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+)
+DISPATCH_RUN_ACTIONS = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+)

@@ -15,25 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from pushpool import contracts
 from pushpool.core import tables
 from pushpool.provision.boundary import PolicyScope
 
 Document = dict[str, Any]
 # pools (and their counters: a claim takes a slot), deployments and their schedules
-CONTROL_ACTIONS = [
-    "dynamodb:BatchGetItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:GetItem",
-    "dynamodb:Query",
-    "dynamodb:UpdateItem",
-]
-RUN_ACTIONS = [
-    "dynamodb:BatchGetItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-]
+CONTROL_ACTIONS = list(contracts.DISPATCH_CONTROL_ACTIONS)
+RUN_ACTIONS = list(contracts.DISPATCH_RUN_ACTIONS)
 HEARTBEAT_ACTIONS = ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"]
 LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
 
