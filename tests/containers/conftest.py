@@ -20,7 +20,7 @@ import pytest
 
 from pushpool.dev.emulator import Emulator
 from pushpool.dev.engine import Engine, EngineUnavailableError, ensure_engine
-from tests.e2e.conftest import Cli, _clear_handler_caches, wait_for
+from tests.e2e.conftest import Cli, running_emulator, wait_for
 
 
 @pytest.fixture(scope="session")
@@ -43,19 +43,9 @@ def docker_engine() -> Iterator[Engine]:
 @pytest.fixture(scope="package")
 def emulator(docker_engine: Engine) -> Iterator[Emulator]:
     """The local emulator with its Fargate using the real engine for image deployments."""
-    saved = dict(os.environ)
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
-    _clear_handler_caches()
-    emu = Emulator(tick=0.3, fargate_poll=0.1).start()
-    assert emu.fargate is not None and emu.fargate.use_docker
-    try:
+    with running_emulator() as emu:
+        assert emu.fargate is not None and emu.fargate.use_docker
         yield emu
-    finally:
-        emu.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        _clear_handler_caches()
 
 
 @pytest.fixture()

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +47,10 @@ def _clear_handler_caches() -> None:
     reset_default_clients()
 
 
-@pytest.fixture(scope="package")
-def emulator() -> Iterator[Emulator]:
-    """One emulator for tests/e2e, stopped before other packages run: its background loops would
-    otherwise talk to the in-process moto of the functional tests."""
+@contextmanager
+def running_emulator() -> Iterator[Emulator]:
+    """The local emulator, quick to tick, with the process's environment and the handlers'
+    cached clients restored after it."""
     saved = dict(os.environ)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
@@ -62,6 +63,14 @@ def emulator() -> Iterator[Emulator]:
         os.environ.clear()
         os.environ.update(saved)
         _clear_handler_caches()
+
+
+@pytest.fixture(scope="package")
+def emulator() -> Iterator[Emulator]:
+    """One emulator for tests/e2e, stopped before other packages run: its background loops would
+    otherwise talk to the in-process moto of the functional tests."""
+    with running_emulator() as emu:
+        yield emu
 
 
 def commit_repo(repo: Path, files: dict[str, str]) -> Path:
