@@ -367,6 +367,18 @@ def test_rrule_fire_times_just_after_a_gap(zone: str, rule: str, after: datetime
     assert fire_times(schedule, after, until) == dateutil_times(schedule, after, until, 1000)
 
 
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_a_limit_counts_fire_times_not_the_times_walked_before_the_start(limit: int) -> None:
+    """An rrule's walk starts a gap's width (3 hours) before ``after``: twelve quarter hours
+    here. Found by Hypothesis: with a small limit, the times before the start used it up."""
+    schedule = RRule("FREQ=MINUTELY;INTERVAL=15", timezone="Australia/Lord_Howe")
+    after = datetime(2020, 10, 3, 15, 29, 59, tzinfo=UTC)  # 01:59:59 LHST, a gap at 02:00
+    until = after + timedelta(hours=1)
+    got = fire_times(schedule, after, until, limit)
+    assert got == dateutil_times(schedule, after, until, limit)
+    assert len(got) == limit
+
+
 # --- sub-day intervals: exact elapsed time ----------------------------------------------------
 
 SUB_DAY = st.one_of(

@@ -33,9 +33,11 @@ _PERIODS = {
 def fire_times(
     schedule: Cron | Interval | RRule, after: datetime, until: datetime, limit: int = 1000
 ) -> list[datetime]:
-    """Fire times ``t`` with ``after < t <= until``, ascending and distinct, at most ``limit``."""
+    """Fire times ``t`` with ``after < t <= until``, ascending and distinct, at most ``limit``.
+    The iterations start a little before ``after`` (an rrule's by a gap's width): those times are
+    passed over uncounted; times read twice (wall times in a gap all fire at its end) are dropped."""
     found: list[datetime] = []
-    for moment in islice(_iterate(schedule, after), limit * 2 + 2):  # repeats are rare
+    for moment in _iterate(schedule, after):
         if moment > until or len(found) >= limit:
             break
         if moment > after and (not found or moment > found[-1]):
