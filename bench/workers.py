@@ -189,7 +189,7 @@ def watch_to_exit(world: World, repeats: int) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUSHPOOL_")}
     env.update(world.emulator.server.environment)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "sdk"), env.get("PYTHONPATH", "")])
-    cli = [sys.executable, "-m", "pushpool.cli.main"]
+    cli = [sys.executable, "-m", "pushpool.cli.entry"]
     seconds = []
     for _ in range(repeats):
         begun = time.perf_counter()

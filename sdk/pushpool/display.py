@@ -48,6 +48,11 @@ def print_deployed(deployment: Deployment) -> None:
     console.print(f"        $ pushpool deployment run '{deployment.full_name}'\n", soft_wrap=True)
 
 
+def print_error(message: str) -> None:
+    """The CLI's one way to fail: one red line on standard error."""
+    err_console.print(f"[red]Error:[/] {message}")
+
+
 def print_json(data: Any) -> None:
     console.print_json(json.dumps(data, default=str))
 

@@ -120,13 +120,18 @@ class Cli:
         )
 
 
-@pytest.fixture()
-def cli(emulator: Emulator, tmp_path: Path) -> Cli:
+def cli_for(emulator: Emulator, cwd: Path) -> Cli:
+    """`pushpool` against ``emulator``, run in ``cwd``, 200 columns wide."""
     assert emulator.server is not None
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUSHPOOL_")}
     env.update(emulator.server.environment)
     env["COLUMNS"] = "200"
-    return Cli(env, tmp_path)
+    return Cli(env, cwd)
+
+
+@pytest.fixture()
+def cli(emulator: Emulator, tmp_path: Path) -> Cli:
+    return cli_for(emulator, tmp_path)
 
 
 STATE_LINE = re.compile(r"^\d\d:\d\d:\d\d \| (\w+)", re.MULTILINE)

@@ -200,15 +200,16 @@ def pool(store: Store) -> WorkPool:
 
 @pytest.fixture
 def make_deployment(store: Store, pool: WorkPool) -> Callable[..., Deployment]:
-    """Deployments of ``greet(name: str, times: int = 1)``, code baked into the image."""
+    """Deployments of ``greet(name: str, times: int = 1)``, code baked into the image unless a
+    ``source`` is given."""
 
     def make(name: str = DEPLOYMENT, **fields: Any) -> Deployment:
         fields.setdefault("flow_name", FLOW)
         fields.setdefault("pool", pool.name)
+        fields.setdefault("source", ImageSource())
         deployment = Deployment(
             name=name,
             entrypoint="flows/greet.py:greet",
-            source=ImageSource(),
             parameter_schema=parameter_schema(greet),
             **fields,
         )

@@ -192,3 +192,48 @@ def test_cli_start_up_leaves_heavy_modules_to_the_commands_that_need_them() -> N
     assert "pydantic" in read
     heavy = {"jsonschema", "pushpool.services", "pushpool.pooltypes", "cronsim"}
     assert not heavy & read, heavy & read
+
+
+def test_the_ls_tables_load_no_models_and_no_typer() -> None:
+    """The entry point's fast path reads plain items: botocore and rich, never pydantic or typer
+    (tests/e2e/test_cli_listings.py traces a real `pushpool pool ls` the same way)."""
+    listing = _loaded_after(
+        "from pushpool.cli.entry import main; from pushpool.cli.fast import listing\n"
+        "from pushpool.aws.dynamodb.reads import Reads\n"
+        "assert listing(['run', 'ls', '--state', 'late']) is not None"
+    )
+    assert {"pushpool.cli.listings", "pushpool.aws.dynamodb.reads", "rich"} <= listing
+    loaded = {name.split(".")[0] for name in listing}
+    assert not {"pydantic", "typer", "boto3", "jsonschema"} & loaded
+
+
+@pytest.mark.parametrize(
+    ("argv", "fast"),
+    [
+        (["pool", "ls"], True),
+        (["work-pool", "ls", "-o", "table"], True),
+        (["queue", "ls", "-p", "p1"], True),
+        (["work-queue", "ls", "--pool=p1"], True),
+        (["deployment", "ls"], True),
+        (["worker", "ls", "--pool", "p1"], True),
+        (["run", "ls", "-s", "late", "-d", "f/d", "--pool", "p1", "--limit", "3"], True),
+        (["flow-run", "ls", "--state", "Completed"], True),
+        (["pool", "ls", "--output", "json"], False),  # JSON goes through the models
+        (["pool", "ls", "--help"], False),
+        (["pool", "ls", "extra"], False),
+        (["pool", "ls", "--out", "table"], False),  # typer takes no abbreviations
+        (["queue", "ls"], False),  # --pool is required: typer says so
+        (["run", "ls", "--limit", "0"], False),
+        (["run", "ls", "--limit", "many"], False),
+        (["run", "ls", "--state", "bogus"], False),
+        (["run", "ls", "-p", "p1"], False),  # run ls has no -p
+        (["pool", "inspect", "p1"], False),
+        (["pool"], False),
+        ([], False),
+        (["--version"], False),
+    ],
+)
+def test_only_plain_table_listings_take_the_fast_path(argv: list[str], fast: bool) -> None:
+    from pushpool.cli.fast import listing
+
+    assert (listing(argv) is not None) is fast

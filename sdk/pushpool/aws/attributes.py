@@ -78,3 +78,18 @@ def _set(value: Set[Any]) -> dict[str, Any]:
     if members and all(isinstance(m, bytes | bytearray) for m in members):
         return {"BS": [bytes(m) for m in members]}
     raise TypeError(f"A set stored in DynamoDB must be non-empty and of one kind, not {value!r}")
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item as plain Python: whole numbers as int, others as float, sets as lists."""
+    return {key: _plain(deserialize(value)) for key, value in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_plain(v) for v in value]
+    return value

@@ -10,10 +10,13 @@ from typing import Any
 from pydantic import BaseModel
 
 from pushpool.aws import attributes
+from pushpool.aws.attributes import from_item
 from pushpool.core.timeutil import iso
 from pushpool.errors import ItemTooLargeError
 
 MAX_ITEM_BYTES = 400 * 1024
+
+__all__ = ["MAX_ITEM_BYTES", "check_size", "from_item", "serialize", "to_item", "to_plain"]
 
 
 def to_plain(value: Any) -> Any:
@@ -44,20 +47,6 @@ def to_item(plain: dict[str, Any]) -> dict[str, Any]:
     """Top-level None values are left out: absent attributes make simple conditions
     (``attribute_not_exists(task_arn)``) and smaller items."""
     return {key: attributes.serialize(v) for key, v in plain.items() if v is not None}
-
-
-def from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _from_decimal(attributes.deserialize(value)) for key, value in item.items()}
-
-
-def _from_decimal(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _from_decimal(v) for k, v in value.items()}
-    if isinstance(value, list | set):
-        return [_from_decimal(v) for v in value]
-    return value
 
 
 def check_size(plain: dict[str, Any], what: str) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
-from pushpool.display import err_console
+from pushpool.display import print_error
 from pushpool.errors import PushpoolError
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ OutputOption = typer.Option(Output.table, "--output", "-o", help="table or json.
 
 
 def exit_with_error(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[red]Error:[/] {message}")
+    print_error(message)
     raise typer.Exit(code)
 
 

@@ -6,9 +6,8 @@ import json
 from typing import Any, NoReturn
 
 import typer
-from rich.table import Table
 
-from pushpool.cli import schedules
+from pushpool.cli import listings, schedules
 from pushpool.cli.common import (
     Output,
     OutputOption,
@@ -30,16 +29,10 @@ app.add_typer(schedules.app, name="schedule")
 @handle_errors
 def ls(output: Output = OutputOption) -> None:
     """List deployments."""
-    deployments = client().list_deployments()
-    if output is Output.json:
-        print_json([d.model_dump(mode="json") for d in deployments])
+    if output is Output.table:
+        listings.deployments(listings.reads()).print()
         return
-    table = Table(title="Deployments")
-    for column in ("Name", "Pool", "Queue", "Source", "Paused"):
-        table.add_column(column)
-    for d in deployments:
-        table.add_row(d.full_name, d.pool, d.queue, d.source.describe(), "yes" if d.paused else "")
-    console.print(table)
+    print_json([d.model_dump(mode="json") for d in client().list_deployments()])
 
 
 @app.command()

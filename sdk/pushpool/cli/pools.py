@@ -7,9 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from pushpool.cli.common import Output, OutputOption, client, exit_with_error, handle_errors
+from pushpool.cli import listings
+from pushpool.cli.common import (
+    Output,
+    OutputOption,
+    client,
+    exit_with_error,
+    handle_errors,
+)
+from pushpool.core.timeutil import now
 from pushpool.display import console, print_json
 
 app = typer.Typer(
@@ -95,26 +102,12 @@ app.command("create")(create)  # `pushpool pool create NAME`, as `pushpool creat
 @handle_errors
 def ls(output: Output = OutputOption) -> None:
     """List work pools."""
+    if output is Output.table:
+        listings.pools(listings.reads(), now()).print()
+        return
     door = client()
     pools = door.list_pools()
-    status = {p.name: str(door.pool_status(p)) for p in pools}
-    if output is Output.json:
-        print_json([{**p.model_dump(mode="json"), "status": status[p.name]} for p in pools])
-        return
-    table = Table(title="Work pools")
-    for column in ("Name", "Type", "Status", "Paused", "Active", "Limit", "Queues"):
-        table.add_column(column)
-    for pool in pools:
-        table.add_row(
-            pool.name,
-            pool.type,
-            status[pool.name],
-            "yes" if pool.paused else "",
-            str(pool.active_runs),
-            "" if pool.concurrency_limit is None else str(pool.concurrency_limit),
-            ", ".join(sorted(pool.queues)),
-        )
-    console.print(table)
+    print_json([{**p.model_dump(mode="json"), "status": str(door.pool_status(p))} for p in pools])
 
 
 @app.command()

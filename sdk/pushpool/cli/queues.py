@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
+from pushpool.cli import listings
 from pushpool.cli.common import Output, OutputOption, client, handle_errors
 from pushpool.display import console, print_json
 
@@ -36,22 +36,11 @@ def create(
 @handle_errors
 def ls(pool: str = PoolOption, output: Output = OutputOption) -> None:
     """List a pool's queues by priority."""
-    queues = sorted(client().get_pool(pool).queues.values(), key=lambda q: (q.priority, q.name))
-    if output is Output.json:
-        print_json([q.model_dump(mode="json") for q in queues])
+    if output is Output.table:
+        listings.queues(listings.reads(), pool).print()
         return
-    table = Table(title=f"Queues of {pool}")
-    for column in ("Name", "Priority", "Paused", "Active", "Limit"):
-        table.add_column(column)
-    for q in queues:
-        table.add_row(
-            q.name,
-            str(q.priority),
-            "yes" if q.paused else "",
-            str(q.active_runs),
-            "" if q.concurrency_limit is None else str(q.concurrency_limit),
-        )
-    console.print(table)
+    queues = sorted(client().get_pool(pool).queues.values(), key=lambda q: (q.priority, q.name))
+    print_json([q.model_dump(mode="json") for q in queues])
 
 
 @app.command()

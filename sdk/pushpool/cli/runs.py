@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 import typer
-from rich.table import Table
 
+from pushpool.cli import listings
 from pushpool.cli.common import (
     Output,
     OutputOption,
@@ -16,7 +16,8 @@ from pushpool.cli.common import (
     handle_errors,
     logs,
 )
-from pushpool.core.states import StateType
+from pushpool.core.states import is_late_at
+from pushpool.core.timeutil import now
 from pushpool.display import console, print_json, state_line, styled_state
 
 app = typer.Typer(
@@ -26,23 +27,14 @@ app = typer.Typer(
 )
 
 
-LATE = "LATE"  # a view of SCHEDULED runs past their time (``core.rules.is_late``), not a state
-
-
 def run_json(run: Any) -> dict[str, Any]:
-    from pushpool.core.rules import is_late
-    from pushpool.core.timeutil import now
-
     data: dict[str, Any] = run.model_dump(mode="json")
-    data["late"] = is_late(run, now())
+    data["late"] = is_late_at(run.state, run.scheduled_at, now())
     return data
 
 
 def shown_state(run: Any) -> str:
-    from pushpool.core.rules import is_late
-    from pushpool.core.timeutil import now
-
-    return "[dark_orange]Late[/]" if is_late(run, now()) else styled_state(run.state)
+    return listings.shown_state(run.state, run.scheduled_at, now())
 
 
 @app.command("ls")
@@ -57,45 +49,14 @@ def ls(
     output: Output = OutputOption,
 ) -> None:
     """List recent flow runs, newest first (Late: Scheduled and over 15 s past its time)."""
-    from pushpool.core.rules import is_late
-    from pushpool.core.timeutil import now
-
-    listed, late = _state(state)
-    pushpool = client()
-    if deployment and not pool:
-        pool = pushpool.get_deployment(deployment).pool
-    runs = pushpool.list_runs(pool=pool, state=listed, deployment=deployment, limit=limit)
-    if late:
-        runs = [r for r in runs if is_late(r, now())]
-    if output is Output.json:
-        print_json([run_json(r) for r in runs])
+    wanted = listings.RunFilter(state, deployment, pool, limit)
+    if output is Output.table:
+        listings.runs(listings.reads(), wanted, now()).print()
         return
-    table = Table(title="Flow runs")
-    for column in ("Id", "Name", "Deployment", "State", "Scheduled", "Message"):
-        table.add_column(column, overflow="fold")
-    for r in runs:
-        table.add_row(
-            r.id,
-            r.name,
-            r.deployment,
-            shown_state(r),
-            r.scheduled_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-            r.state_message[:80],
-        )
-    console.print(table)
+    from pushpool.core.models import FlowRun
 
-
-def _state(text: str | None) -> tuple[StateType | None, bool]:
-    """The state to list, and whether only the late ones (Scheduled, past their time)."""
-    if text is None:
-        return None, False
-    if text.upper() == LATE:
-        return StateType.SCHEDULED, True
-    try:
-        return StateType(text.upper()), False
-    except ValueError:
-        names = ", ".join(s.value.lower() for s in StateType)
-        exit_with_error(f"Unknown state {text!r}. Use one of: {names}, late.")
+    items = listings.run_items(listings.reads(), wanted, now())
+    print_json([run_json(FlowRun.model_validate(item)) for item in items])
 
 
 @app.command()
@@ -139,7 +100,6 @@ def logs_command(
     import time
 
     from pushpool.aws.logs import DRAIN_SECONDS
-    from pushpool.core.timeutil import now
 
     pushpool = client()
     reader = logs()

@@ -6,9 +6,10 @@ import signal
 from types import FrameType
 
 import typer
-from rich.table import Table
 
+from pushpool.cli import listings
 from pushpool.cli.common import Output, OutputOption, client, handle_errors
+from pushpool.core.timeutil import now
 from pushpool.display import console, print_json
 
 app = typer.Typer(
@@ -71,23 +72,11 @@ def ls(
     output: Output = OutputOption,
 ) -> None:
     """List a pool's workers: ONLINE while their heartbeat is fresh."""
-    workers = client().list_workers(pool)
-    if output is Output.json:
-        print_json([{**w.model_dump(mode="json"), "status": str(w.status())} for w in workers])
+    if output is Output.table:
+        listings.workers(listings.reads(), pool, now()).print()
         return
-    table = Table(title=f"Workers of {pool}")
-    for column in ("Name", "Status", "Host", "Running", "Last heartbeat", "Queues"):
-        table.add_column(column)
-    for worker in workers:
-        table.add_row(
-            worker.name,
-            str(worker.status()),
-            worker.host,
-            str(worker.running),
-            worker.heartbeat_at.isoformat(timespec="seconds"),
-            ", ".join(worker.queues) or "all",
-        )
-    console.print(table)
+    workers = client().list_workers(pool)
+    print_json([{**w.model_dump(mode="json"), "status": str(w.status())} for w in workers])
 
 
 @app.command("policy")

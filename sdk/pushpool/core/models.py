@@ -8,23 +8,39 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+)
 
 from pushpool.contracts import pool_name_problem
 from pushpool.core.names import friendly_name
 from pushpool.core.schedules import Schedule
 from pushpool.core.sources import CodeSource, ImageSource
 from pushpool.core.states import StateType
-from pushpool.core.timeutil import Timestamp, now
+from pushpool.core.summaries import deployment_full_name
+from pushpool.core.timeutil import iso, now, parse_iso
 from pushpool.core.validation import OneLineErrors
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 # queue names are DynamoDB document path segments (queues.<name>.active_runs): no dots
 QUEUE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 DEFAULT_QUEUE = "default"
+
+# a UTC datetime, read from any ISO text and stored fixed-width (see ``core.timeutil``)
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(parse_iso),
+    PlainSerializer(iso, return_type=str, when_used="json"),
+]
 
 
 def check_name(kind: str, value: str) -> str:
@@ -172,7 +188,7 @@ class Deployment(_Model, OneLineErrors):
 
     @property
     def full_name(self) -> str:
-        return f"{self.flow_name}/{self.name}"
+        return deployment_full_name(self.flow_name, self.name)
 
 
 class FlowRun(_Model):

@@ -20,10 +20,9 @@ from pushpool.core.models import (
     schedule_key,
 )
 from pushpool.core.records import DueRun, Holds
-from pushpool.core.states import StateType
+from pushpool.core.states import is_late_at
 
 MAX_BACKOFF_SECONDS = 300
-LATE_AFTER = timedelta(seconds=15)  # Prefect's threshold for showing a run Late
 ALLOW = "allow"  # the overlap policy that takes no schedule slot
 # runs claimed in one transaction (DynamoDB allows 100 items in one; the pool's item is one more)
 CLAIM_BATCH = 25
@@ -44,7 +43,7 @@ def deployment_deleted(deployment: str) -> str:
 
 def is_late(run: FlowRun, now: datetime) -> bool:
     """SCHEDULED more than :data:`LATE_AFTER` past its time: shown as Late (a view, not a state)."""
-    return run.state is StateType.SCHEDULED and run.scheduled_at < now - LATE_AFTER
+    return is_late_at(run.state, run.scheduled_at, now)
 
 
 def count_late(items: Iterable[DueRun], now: datetime) -> int:

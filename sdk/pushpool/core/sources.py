@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pushpool.core.bundles import S3Location, check_sha256
 from pushpool.core.credentials import parse_reference
+from pushpool.core.summaries import describe_source
 from pushpool.core.urls import strip_credentials
 
 # a branch or tag name git accepts and never reads as an option (``git check-ref-format`` rules)
@@ -34,6 +35,10 @@ class _Source(BaseModel):
     model_config = ConfigDict(
         extra="ignore", frozen=True, hide_input_in_errors=True, defer_build=True
     )
+
+    def describe(self) -> str:
+        """One line saying where the code is (:func:`pushpool.core.summaries.describe_source`)."""
+        return describe_source(self.model_dump())
 
 
 class GitSource(_Source):
@@ -80,9 +85,6 @@ class GitSource(_Source):
             parse_reference(value)  # raises pushpool's ValidationError, one line
         return value
 
-    def describe(self) -> str:
-        return self.url + (f"@{self.commit[:8]}" if self.commit else "")
-
 
 class ImageSource(_Source):
     """Code baked into the container image that runs the flow."""
@@ -99,9 +101,6 @@ class ImageSource(_Source):
         default=None,
         description="Where the code is in the image; none = the image's working directory.",
     )
-
-    def describe(self) -> str:
-        return f"image {self.image}" if self.image else "image"
 
 
 class S3Source(_Source):
@@ -123,9 +122,6 @@ class S3Source(_Source):
     @property
     def location(self) -> S3Location:
         return S3Location(self.bucket, self.key)
-
-    def describe(self) -> str:
-        return f"{self.location.url}@{self.sha256[:12]}"
 
 
 CodeSource = Annotated[GitSource | ImageSource | S3Source, Field(discriminator="kind")]

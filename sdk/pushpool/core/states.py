@@ -6,7 +6,10 @@ not listed here can never be written, whoever tries it and in whatever order eve
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import StrEnum
+
+LATE_AFTER = timedelta(seconds=15)  # Prefect's threshold for showing a run Late
 
 
 class StateType(StrEnum):
@@ -65,3 +68,8 @@ PROGRESS: dict[StateType, int] = {
     StateType.CRASHED: 4,
     StateType.CANCELLED: 4,
 }
+
+
+def is_late_at(state: StateType, scheduled_at: datetime, now: datetime) -> bool:
+    """SCHEDULED more than :data:`LATE_AFTER` past its time: shown as Late (a view, not a state)."""
+    return state is StateType.SCHEDULED and scheduled_at < now - LATE_AFTER

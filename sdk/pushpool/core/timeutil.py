@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
-
-from pydantic import BeforeValidator, PlainSerializer
 
 _ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|hr|d)?\s*$")
@@ -54,13 +51,6 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(
             f"Duration {text!r} is too long (at most {timedelta.max.days} days). Use a shorter one."
         ) from None
-
-
-Timestamp = Annotated[
-    datetime,
-    BeforeValidator(parse_iso),
-    PlainSerializer(iso, return_type=str, when_used="json"),
-]
 
 
 _DAY_WORDS = {"today": 0, "tomorrow": 1}

@@ -9,16 +9,25 @@ now. Must never decide *what* to do (dispatch, events, runner logic), only do it
 
 from __future__ import annotations
 
-from pushpool.aws.dynamodb.claims import MAX_BATCH, ClaimStore
-from pushpool.aws.dynamodb.control import ControlStore
-from pushpool.aws.dynamodb.runs import RunStore
-from pushpool.aws.dynamodb.schedules import ScheduleStore
-from pushpool.aws.dynamodb.workers import WorkerStore
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pushpool.aws.dynamodb.claims import MAX_BATCH
+    from pushpool.aws.dynamodb.store import Store
 
 
-class Store(ControlStore, RunStore, ClaimStore, ScheduleStore, WorkerStore):
-    """Pools, queues, deployments, schedules, task definitions, workers' heartbeats (control
-    table) and flow runs and schedule cursors (runs table)."""
+def __getattr__(name: str) -> Any:
+    """The store loads the models (pydantic) when first named, not when a part of this package is
+    imported: the read commands use :mod:`.reads` alone."""
+    if name == "Store":
+        from pushpool.aws.dynamodb.store import Store
+
+        return Store
+    if name == "MAX_BATCH":
+        from pushpool.aws.dynamodb.claims import MAX_BATCH
+
+        return MAX_BATCH
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["MAX_BATCH", "Store"]

@@ -1,24 +1,20 @@
-"""DynamoDB access shared by the store's parts: calls, transactions tried again after conflicts,
-paged queries and conditional updates."""
+"""DynamoDB access shared by the store's parts: transactions tried again after conflicts and
+conditional updates, on top of the plain reads (:mod:`pushpool.aws.dynamodb.reads`)."""
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
-from typing import Any, NoReturn
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from pushpool.aws._errors import error_code, response_items, translate
-from pushpool.aws.adapter import Adapter
-from pushpool.aws.clients import Clients
 from pushpool.aws.codec import from_item
+from pushpool.aws.dynamodb.reads import Reads
 from pushpool.aws.expressions import Expr
-from pushpool.config import Settings
-from pushpool.core import tables
 from pushpool.core.models import WorkPool
-from pushpool.errors import ConfigurationError, ConflictError
+from pushpool.errors import ConflictError
 
 # transactions that met another transaction on the same item (the pool's counters are one item
 # every claim and release writes) are tried again this many times, after a short random pause
@@ -37,35 +33,8 @@ def pause_after_conflict(attempt: int) -> None:
     time.sleep(random.uniform(0.005, 0.02) * 2**attempt)
 
 
-class StoreBase(Adapter):
+class StoreBase(Reads):
     """DynamoDB persistence for pushpool. Construct with injected ``clients`` in tests."""
-
-    service = "dynamodb"
-    # a failed condition is an answer the store's methods read, not an error
-    passthrough = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"})
-
-    def __init__(self, clients: Clients | None = None, settings: Settings | None = None) -> None:
-        super().__init__(clients)
-        self._settings = settings or self.clients.settings
-        self.control = self._settings.control_table
-        self.runs = self._settings.runs_table
-
-    @property
-    def settings(self) -> Settings:
-        return self._settings
-
-    @property
-    def ddb(self) -> Any:
-        return self.clients("dynamodb")
-
-    def _translate(self, exc: ClientError, what: str, request: dict[str, Any]) -> NoReturn:
-        if error_code(exc) == "ResourceNotFoundException":
-            raise ConfigurationError(
-                f"DynamoDB table {request.get('TableName', '')!r} does not exist in "
-                f"{self.settings.region}. Start the local emulator with `pushpool dev`, or "
-                "provision a pool with `pushpool create NAME --provision-infra`."
-            ) from exc
-        translate(exc, what, self.settings.endpoint_url)
 
     # ---------------------------------------------------------------- low-level helpers
     def _transact(self, what: str, items: list[dict[str, Any]]) -> ClientError | None:
@@ -84,23 +53,6 @@ class StoreBase(Adapter):
                 return exc
             return None
         raise AssertionError("unreachable: the last attempt returns")
-
-    def _query(self, what: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        limit = kwargs.pop("MaxItems", None)
-        seen = 0
-        while True:
-            page = self._call("query", what, **kwargs)
-            for item in page.get("Items", []):
-                yield from_item(item)
-                seen += 1
-                if limit is not None and seen >= limit:
-                    return
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def _control_key(self, pk: str, sk: str) -> dict[str, Any]:
-        return {"pk": {"S": pk}, "sk": {"S": sk}}
 
     def _update(
         self, table: str, key: dict[str, Any], expr: Expr, what: str, *, returns: str = "ALL_NEW"
@@ -124,10 +76,4 @@ class StoreBase(Adapter):
         return from_item(response.get("Attributes", {}))
 
     def list_pools(self) -> list[WorkPool]:
-        items = self._query(
-            "List pools",
-            TableName=self.control,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": tables.POOL_PK}},
-        )
-        return [WorkPool.model_validate(item) for item in items]
+        return [WorkPool.model_validate(item) for item in self.pool_items()]

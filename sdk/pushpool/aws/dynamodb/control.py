@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from pushpool.aws.codec import check_size, from_item, to_item, to_plain
 from pushpool.aws.dynamodb.base import StoreBase
+from pushpool.aws.dynamodb.reads import deployment_not_found
 from pushpool.aws.expressions import Expr
 from pushpool.core import tables
 from pushpool.core.models import Deployment, WorkPool, WorkQueue
@@ -71,19 +72,7 @@ class ControlStore(StoreBase):
         return pool
 
     def get_pool(self, name: str) -> WorkPool:
-        response = self._call(
-            "get_item",
-            "Read pool",
-            TableName=self.control,
-            Key=self._control_key(tables.POOL_PK, name),
-            ConsistentRead=True,
-        )
-        if "Item" not in response:
-            raise NotFoundError(
-                f"Work pool {name!r} not found. Create it with `pushpool create {name}` "
-                "or list pools with `pushpool pool ls`."
-            )
-        return WorkPool.model_validate(from_item(response["Item"]))
+        return WorkPool.model_validate(self.pool_item(name))
 
     def update_pool(self, name: str, changes: PoolUpdate) -> WorkPool:
         """Write only the fields ``changes`` gives, on the pool as it is now (one UpdateItem)."""
@@ -189,40 +178,17 @@ class ControlStore(StoreBase):
         return Deployment.model_validate(stored), existing is None
 
     def find_deployment(self, full_name: str) -> Deployment | None:
-        response = self._call(
-            "get_item",
-            "Read deployment",
-            TableName=self.control,
-            Key=self._control_key(tables.DEPLOYMENT_PK, full_name),
-            ConsistentRead=True,
-        )
-        return (
-            Deployment.model_validate(from_item(response["Item"])) if "Item" in response else None
-        )
+        item = self.deployment_item(full_name)
+        return Deployment.model_validate(item) if item is not None else None
 
     def get_deployment(self, full_name: str) -> Deployment:
         found = self.find_deployment(full_name)
         if found is None:
-            hint = "" if "/" in full_name else " Name it as '<flow>/<deployment>'."
-            raise NotFoundError(
-                f"Deployment {full_name!r} not found.{hint} List deployments with "
-                "`pushpool deployment ls`."
-            )
+            raise deployment_not_found(full_name)
         return found
 
     def list_deployments(self) -> list[Deployment]:
-        items = self._query(
-            "List deployments",
-            TableName=self.control,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": tables.DEPLOYMENT_PK}},
-        )
-        # the deployments' schedules sort next to them: leave them out
-        return [
-            Deployment.model_validate(item)
-            for item in items
-            if item.get("item_type") != tables.SCHEDULE_ITEM
-        ]
+        return [Deployment.model_validate(item) for item in self.deployment_items()]
 
     def get_deployments(self, full_names: Iterable[str]) -> dict[str, Deployment]:
         """Many deployments in one BatchGetItem per 100 names."""

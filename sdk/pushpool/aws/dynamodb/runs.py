@@ -94,32 +94,8 @@ class RunStore(StoreBase):
         limit: int = 50,
     ) -> list[FlowRun]:
         """Newest first, through the by_pool index (one Query per pool, never a Scan)."""
-        pools = [pool] if pool else [p.name for p in self.list_pools()]
-        runs: list[FlowRun] = []
-        for name in pools:
-            kwargs: dict[str, Any] = {
-                "TableName": self.runs,
-                "IndexName": tables.BY_POOL_INDEX,
-                "KeyConditionExpression": "#pool = :pool",
-                "ExpressionAttributeNames": {"#pool": "pool"},
-                "ExpressionAttributeValues": {":pool": {"S": name}},
-                "ScanIndexForward": False,
-                "MaxItems": limit,
-            }
-            filters = []
-            if state is not None:
-                filters.append("#state = :state")
-                kwargs["ExpressionAttributeNames"]["#state"] = "state"
-                kwargs["ExpressionAttributeValues"][":state"] = {"S": str(state)}
-            if deployment is not None:
-                filters.append("#deployment = :deployment")
-                kwargs["ExpressionAttributeNames"]["#deployment"] = "deployment"
-                kwargs["ExpressionAttributeValues"][":deployment"] = {"S": deployment}
-            if filters:
-                kwargs["FilterExpression"] = " AND ".join(filters)
-            runs.extend(FlowRun.model_validate(i) for i in self._query("List runs", **kwargs))
-        runs.sort(key=lambda r: r.created_at, reverse=True)
-        return runs[:limit]
+        items = self.run_items(pool=pool, state=state, deployment=deployment, limit=limit)
+        return [FlowRun.model_validate(item) for item in items]
 
     def due_runs(self, pool: str, until: datetime, *, limit: int | None = None) -> list[DueRun]:
         """Runs of a pool needing the dispatcher by ``until``: SCHEDULED and due, or claims whose

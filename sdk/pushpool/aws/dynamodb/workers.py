@@ -23,13 +23,7 @@ class WorkerStore(StoreBase):
 
     def list_workers(self, pool: str) -> list[WorkerInfo]:
         """Every worker that has served the pool (one Query of its partition)."""
-        items = self._query(
-            "List workers",
-            TableName=self.control,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": tables.worker_pk(pool)}},
-        )
-        return [WorkerInfo.model_validate(item) for item in items]
+        return [WorkerInfo.model_validate(item) for item in self.worker_items(pool)]
 
     def delete_worker(self, pool: str, name: str) -> None:
         self._call(
