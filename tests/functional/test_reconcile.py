@@ -1,14 +1,22 @@
-"""The reconciler: active runs whose task events never came end CRASHED from what ECS shows."""
+"""The reconciler: active runs whose task events never came end from what ECS shows: CANCELLED
+when their stop was asked for, as their runner reported when its result line is in their log
+stream, CRASHED otherwise."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
+import pytest
+
+from pushpool import services
 from pushpool.aws.clients import Clients
 from pushpool.aws.dynamodb import Store
+from pushpool.aws.logs import Logs
 from pushpool.core.models import FlowRun
+from pushpool.core.runspec import RunResult
 from pushpool.core.states import StateType
 from pushpool.dispatch import Dispatcher, handle_task_event
 from pushpool.dispatch.reconcile import GRACE, INTERVAL, Reconciler
@@ -81,6 +89,95 @@ def test_a_run_whose_task_ecs_does_not_know_crashes(
         crashed.state_message
     )
     assert store.get_pool(POOL).active_runs == 0
+
+
+def test_a_cancelling_run_whose_stopped_event_was_lost_ends_cancelled(
+    store: Store, dispatcher: Dispatcher, clock: Clock, launch: Launch, load_event: LoadEvent
+) -> None:
+    ((run, _),) = running(store, launch, load_event)
+    infrastructure = dispatcher.infrastructures[store.get_pool(POOL).type]
+    services.cancel_run(store, infrastructure, run.id)  # CANCELLING, and StopTask: no event comes
+    assert store.get_run(run.id).state is StateType.CANCELLING
+
+    later_tick(dispatcher, clock)
+
+    cancelled = store.get_run(run.id)
+    assert (cancelled.state, cancelled.state_message) == (
+        StateType.CANCELLED,
+        "Cancelled: task stopped",
+    )
+    assert store.get_pool(POOL).active_runs == 0
+    later_tick(dispatcher, clock)
+    assert store.get_run(run.id).state_history == cancelled.state_history
+
+
+def test_a_cancelling_run_whose_task_ecs_does_not_know_ends_cancelled(
+    store: Store, dispatcher: Dispatcher, clock: Clock, launch: Launch, load_event: LoadEvent
+) -> None:
+    ((run, task),) = running(store, launch, load_event)
+    cancelling = store.transition(run, StateType.CANCELLING, message="Cancellation requested")
+    vanished = task["taskArn"].rsplit("/", 1)[0] + "/0123456789abcdef0123456789abcdef"
+    store.record_task_event(cancelling, 1_000, {"task_arn": vanished})
+
+    later_tick(dispatcher, clock)
+
+    assert store.get_run(run.id).state is StateType.CANCELLED
+    assert store.get_pool(POOL).active_runs == 0
+
+
+@pytest.mark.parametrize(
+    ("reported", "message"),
+    [(StateType.COMPLETED, "Flow run completed"), (StateType.FAILED, "ValueError: bad input")],
+)
+def test_a_run_whose_runner_reported_its_end_ends_as_reported_not_crashed(
+    store: Store,
+    clients: Clients,
+    make_dispatcher: Callable[..., Dispatcher],
+    clock: Clock,
+    launch: Launch,
+    load_event: LoadEvent,
+    reported: StateType,
+    message: str,
+) -> None:
+    """The flow ended and its runner said how in its log stream; the task's STOPPED event was
+    lost. The reconciler reads the result line, as the event's handler would have."""
+    logs = Logs(clients)
+    dispatcher = make_dispatcher(logs=logs)
+    ((run, task),) = running(store, launch, load_event)
+    assert run.log_group and run.log_stream
+    logs.ensure_stream(run.log_group, run.log_stream)
+    result = RunResult(state=reported, message=message).line()
+    logs.write(run.log_group, run.log_stream, [(time.time(), "flow output"), (time.time(), result)])
+    clients("ecs").stop_task(cluster=task["clusterArn"], task=task["taskArn"], reason="exited")
+
+    later_tick(dispatcher, clock)
+
+    ended = store.get_run(run.id)
+    assert (ended.state, ended.state_message) == (reported, message)
+    assert store.get_pool(POOL).active_runs == 0
+
+
+def test_a_stopped_task_without_a_result_line_still_crashes_with_logs_read(
+    store: Store,
+    clients: Clients,
+    make_dispatcher: Callable[..., Dispatcher],
+    clock: Clock,
+    launch: Launch,
+    load_event: LoadEvent,
+) -> None:
+    logs = Logs(clients)
+    dispatcher = make_dispatcher(logs=logs)
+    ((run, task),) = running(store, launch, load_event)
+    assert run.log_group and run.log_stream
+    logs.ensure_stream(run.log_group, run.log_stream)
+    logs.write(run.log_group, run.log_stream, [(time.time(), "flow output, then killed")])
+    clients("ecs").stop_task(cluster=task["clusterArn"], task=task["taskArn"], reason="OOM")
+
+    later_tick(dispatcher, clock)
+
+    crashed = store.get_run(run.id)
+    assert crashed.state is StateType.CRASHED
+    assert "OOM" in crashed.state_message
 
 
 def test_a_healthy_running_task_is_left_alone(

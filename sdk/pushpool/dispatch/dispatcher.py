@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from pushpool.config import Settings
 from pushpool.core.models import Deployment, WorkPool
 from pushpool.core.outcomes import RunOutcome
-from pushpool.core.ports import Infrastructure, Store
+from pushpool.core.ports import Infrastructure, RunLogs, Store
 from pushpool.core.records import DueKind, DueRun
 from pushpool.core.rules import (
     CLAIM_BATCH,
@@ -66,6 +66,8 @@ class Dispatcher:
     ``capacity``: how many more runs may be claimed now (a worker's ``--limit``), None = no cap.
     ``claim_batch``: most runs claimed in one transaction (and so held between their claim and
     the record of their launches).
+    ``heartbeats``: hybrid pools' workers, whose lost runs the tick crashes; ``logs``: where the
+    reconciler reads a gone task's result line (``dispatch.reconcile``).
     """
 
     def __init__(
@@ -83,6 +85,7 @@ class Dispatcher:
         capacity: Callable[[], int | None] | None = None,
         claim_batch: int = CLAIM_BATCH,
         heartbeats: Heartbeats | None = None,
+        logs: RunLogs | None = None,
     ) -> None:
         self.store = store
         self.claim_batch = claim_batch
@@ -101,7 +104,7 @@ class Dispatcher:
         self.launching = Launching(store, self.settings, clock)
         self.materializer = Materializer(store, clock)
         self.held = HeldClaims(store, self.launching)
-        self.reconciler = Reconciler(store, self.infrastructures, lambda: self.clock())
+        self.reconciler = Reconciler(store, self.infrastructures, lambda: self.clock(), logs=logs)
         # hybrid pools' runs are launched by workers; with their heartbeats, a tick crashes
         # those of lost workers when no live worker is there to (``dispatch.lost_workers``)
         self.worker_reconciler = (
@@ -109,6 +112,7 @@ class Dispatcher:
                 store,
                 {t: LostWorkers(t, heartbeats, lambda: self.clock()) for t in worker_types()},
                 lambda: self.clock(),
+                logs=logs,
             )
             if heartbeats is not None
             else None

@@ -25,6 +25,7 @@ from pushpool.errors import ConflictError, NotFoundError, PushpoolError
 
 log = logging.getLogger("pushpool.events")
 RESULT_LINES = 25  # how far back in a stream the runner's result line is looked for
+CANCELLED_MESSAGE = "Cancelled: task stopped"
 
 _IGNORED = {
     EventAction.IGNORE_OTHER_ATTEMPT: EventOutcome.OTHER_ATTEMPT,
@@ -33,7 +34,7 @@ _IGNORED = {
 # action -> (target state, outcome, message when the runner left none)
 _MOVES = {
     EventAction.START: (StateType.RUNNING, EventOutcome.STARTED, "Task running: flow starting"),
-    EventAction.CANCEL: (StateType.CANCELLED, EventOutcome.CANCELLED, "Cancelled: task stopped"),
+    EventAction.CANCEL: (StateType.CANCELLED, EventOutcome.CANCELLED, CANCELLED_MESSAGE),
     EventAction.COMPLETE: (StateType.COMPLETED, EventOutcome.COMPLETED, "Flow run completed"),
     EventAction.FAIL: (StateType.FAILED, EventOutcome.FAILED, "Flow run failed"),
 }
@@ -70,7 +71,8 @@ def apply_task_event(store: Store, task: TaskEvent, logs: RunLogs | None = None)
     if action in _MOVES:
         target, outcome, message = _MOVES[action]
         if action in (EventAction.COMPLETE, EventAction.FAIL):
-            message = _result_message(logs, run, task) or f"{message} (exit code {task.exit_code})"
+            result = read_result(logs, run)
+            message = result.message if result else f"{message} (exit code {task.exit_code})"
         try:
             store.transition(run, target, message=message, at=now(), fields=fields, guard=guard)
         except ConflictError:
@@ -85,13 +87,13 @@ def apply_task_event(store: Store, task: TaskEvent, logs: RunLogs | None = None)
     return outcome
 
 
-def _result_message(logs: RunLogs | None, run: FlowRun, task: TaskEvent) -> str | None:
-    """The runner's own words for how the flow ended, from the tail of its log stream."""
+def read_result(logs: RunLogs | None, run: FlowRun) -> RunResult | None:
+    """The runner's own words for how the flow ended, from the tail of its log stream (None when
+    it left none, or the stream cannot be read)."""
     if logs is None or not run.log_group or not run.log_stream:
         return None
     try:
-        result = RunResult.find(logs.tail(run.log_group, run.log_stream, RESULT_LINES))
+        return RunResult.find(logs.tail(run.log_group, run.log_stream, RESULT_LINES))
     except PushpoolError as exc:
         log.warning("could not read the result line: %s", exc, extra={"run_id": run.id})
         return None
-    return result.message if result else None

@@ -147,7 +147,12 @@ class Worker:
         )
         every = timedelta(seconds=self.heartbeat_seconds)
         dispatcher.reconciler = Reconciler(
-            store, {self.pool.type: made}, lambda: now(), interval=every, grace=every
+            store,
+            {self.pool.type: made},
+            lambda: now(),
+            interval=every,
+            grace=every,
+            logs=made.logs,
         )
         return dispatcher
 

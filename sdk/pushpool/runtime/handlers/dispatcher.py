@@ -30,6 +30,7 @@ def dispatcher() -> Dispatcher:
         infrastructures(store, common.clients()),
         pools=common.served_pools(),
         heartbeats=store.list_workers,
+        logs=common.logs(),
     )
 
 
