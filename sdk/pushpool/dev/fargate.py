@@ -34,9 +34,18 @@ from pushpool.config import ALLOWED_FILE_ROOTS
 from pushpool.core.runspec import RunResult
 from pushpool.core.states import StateType
 from pushpool.dev import moto_memory
-from pushpool.dev.docker import docker_available, docker_command, write_env_file
+from pushpool.dev.docker import (
+    ContainerReaper,
+    client_environment,
+    container_name,
+    docker_available,
+    docker_command,
+    kill_container,
+    remove_orphans,
+    write_env_file,
+)
 from pushpool.dev.events import task_state_change_event
-from pushpool.dev.orphans import die_with_parent
+from pushpool.dev.orphans import die_with_parent, signal_group
 from pushpool.dev.taskdefs import (
     EMULATOR_VARIABLES,
     awslogs,
@@ -76,6 +85,7 @@ class LocalTask:
     stop_requested: bool = False
     output: list[str] = field(default_factory=list)
     env_file: Path | None = None  # docker mode: the task's environment, removed when it ends
+    docker_name: str | None = None  # docker mode: its container, stopped by name
 
     def remove_env_file(self) -> None:
         if self.env_file is not None:
@@ -111,6 +121,7 @@ class LocalFargate:
         self._threads: list[threading.Thread] = []
         self._closing = False
         self.forget_stopped = forget_stopped
+        self._reaper: ContainerReaper | None = None  # started with the first container
 
     def shutdown(self, timeout: float = 5) -> None:
         """The emulator is going away: kill what still runs, report nothing more to AWS."""
@@ -119,7 +130,9 @@ class LocalFargate:
             running = list(self.tasks.values())
         for task in running:
             task.stop_requested = True
-            _signal_group(task.process, signal.SIGKILL)
+            signal_group(task.process, signal.SIGKILL)
+        if self._reaper is not None:  # the killed clients' containers still run: remove them
+            self._reaper.close()
         for thread in self._threads:
             thread.join(timeout=timeout)
         for task in running:
@@ -163,12 +176,15 @@ class LocalFargate:
         if in_image and not self.use_docker:
             self._fail_without_engine(cluster, task, container)
             return None
-        env_file = None
+        env_file = docker_name = None
         try:
             if self.use_docker and (in_image or self.docker_for_all):
+                self._reap_containers()
                 env_file = write_env_file(container_environment(container, overrides))
-                command = docker_command(str(container.get("image")), command, env_file)
-                env = _docker_client_environment()
+                docker_name = container_name(arn)
+                image = str(container.get("image"))
+                command = docker_command(image, command, env_file, name=docker_name)
+                env = client_environment(_INHERITED)
             process = subprocess.Popen(
                 command,
                 env=env,
@@ -188,7 +204,7 @@ class LocalFargate:
         local = LocalTask(
             arn, cluster, task.get("startedBy"), name, process, log_group, log_stream, task
         )
-        local.env_file = env_file
+        local.env_file, local.docker_name = env_file, docker_name
         self._running(local)
         return local
 
@@ -252,12 +268,19 @@ class LocalFargate:
                 if moto_memory.forget_task(arn):
                     self.seen.discard(arn)  # gone from ECS: never listed again
 
+    def _reap_containers(self) -> None:
+        """Before the first container: remove those of emulators gone, start this one's reaper."""
+        with self._lock:
+            if self._reaper is None:
+                remove_orphans()
+                self._reaper = ContainerReaper(client_environment(_INHERITED))
+
     def _terminate(self, task: LocalTask) -> None:
+        """StopTask: SIGTERM (``docker run`` passes it to its container), SIGKILL after the
+        grace, to the container by name too (killing its client would not stop it)."""
         task.stop_requested = True
-        _signal_group(task.process, signal.SIGTERM)
-        threading.Timer(
-            STOP_GRACE_SECONDS, _signal_group, args=(task.process, signal.SIGKILL)
-        ).start()
+        signal_group(task.process, signal.SIGTERM)
+        threading.Timer(STOP_GRACE_SECONDS, _kill, args=(task,)).start()
 
     def kill(self, run_id: str, sig: int = signal.SIGKILL) -> bool:
         """Send a signal to the process running ``run_id`` (tests: simulate a crash)."""
@@ -265,7 +288,7 @@ class LocalFargate:
             task = next((t for t in self.tasks.values() if t.run_id == run_id), None)
         if task is None:
             return False
-        _signal_group(task.process, sig)
+        signal_group(task.process, sig)
         return True
 
     # ---------------------------------------------------------------- events
@@ -369,12 +392,7 @@ def emulator_file_roots() -> str:
     return os.pathsep.join(roots)
 
 
-def _docker_client_environment() -> dict[str, str]:
-    """What the ``docker`` client itself needs; the task's environment goes in its env file."""
-    return {k: v for k, v in os.environ.items() if k in _INHERITED or k.startswith("DOCKER_")}
-
-
-def _signal_group(process: subprocess.Popen[str], sig: int) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, sig)
+def _kill(task: LocalTask) -> None:
+    if task.docker_name is not None and task.process.poll() is None:
+        kill_container(task.docker_name)
+    signal_group(task.process, signal.SIGKILL)

@@ -9,10 +9,12 @@ its poll loop, which lives as long as the emulator. Elsewhere only the process g
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable
 
@@ -37,3 +39,10 @@ def die_with_parent() -> Callable[[], None] | None:
             os.kill(os.getpid(), signal.SIGKILL)
 
     return preexec
+
+
+def signal_group(process: subprocess.Popen[str], sig: int) -> None:
+    """Signal a running task's process group (the task and whatever it started)."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, sig)
