@@ -4,26 +4,21 @@ A task's environment reaches the container through ``--env-file``: a private tem
 (mode 0600) removed when the container ends, never ``-e KEY=VALUE`` on a command line that any
 local user can read in the process list.
 
-Containers die with their emulator, however it ends. Killing the ``docker run`` client (which
-the parent-death signal does, ``dev.orphans``) does not stop its container, so each container is
-labelled with its emulator's pid (:data:`OWNER_LABEL`) and a reaper removes them: a small process
-(:class:`ContainerReaper`) that waits for the emulator's end on a pipe (its read end sees EOF
-whenever the emulator goes, SIGKILL included) and then runs ``docker rm -f`` on its containers;
-and, at its first container, an emulator removes those left by emulators no longer running.
+Containers die with their emulator, however it ends: killing the ``docker run`` client (which
+the parent-death signal does, ``dev.orphans``) does not stop its container, so each one is
+labelled as the emulator's and reaped with it (:mod:`pushpool.dev.reaper`).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-OWNER_LABEL = "pushpool.dev.owner"  # the pid of the emulator that started the container
+from pushpool.dev.reaper import owner_labels
 
 
 def docker_available() -> bool:
@@ -67,11 +62,10 @@ def container_name(task_arn: str) -> str:
     return f"pushpool-task-{task_arn.rsplit('/', 1)[-1]}"
 
 
-def docker_command(
-    image: str, command: list[str], env_file: Path, *, name: str, owner: int | None = None
-) -> list[str]:
-    label = ["--label", f"{OWNER_LABEL}={owner if owner is not None else os.getpid()}"]
-    run = ["docker", "run", "--rm", "--network", "host", "--name", name, *label]
+def docker_command(image: str, command: list[str], env_file: Path, *, name: str) -> list[str]:
+    """``docker run`` of a task's container, labelled as this emulator's (``dev.reaper``)."""
+    labels = [f"--label={k}={v}" for k, v in sorted(owner_labels(remove=True).items())]
+    run = ["docker", "run", "--rm", "--network", "host", "--name", name, *labels]
     return [*run, "--env-file", str(env_file), image, *command]
 
 
@@ -82,88 +76,3 @@ def kill_container(name: str) -> None:
 
 def _docker(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60)
-
-
-def remove_containers(owner: int) -> list[str]:
-    """``docker rm -f`` every container the emulator ``owner`` started; their ids."""
-    listed = _docker("ps", "-aq", "--filter", f"label={OWNER_LABEL}={owner}")
-    ids = listed.stdout.split()
-    if ids:
-        _docker("rm", "-f", *ids)
-    return ids
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: running
-        return True
-    return True
-
-
-def remove_orphans() -> list[str]:
-    """Remove the containers of emulators that no longer run (killed before their reaper ran)."""
-    listed = _docker(
-        "ps",
-        "-a",
-        "--filter",
-        f"label={OWNER_LABEL}",
-        "--format",
-        f'{{{{.ID}}}} {{{{.Label "{OWNER_LABEL}"}}}}',
-    )
-    orphans = [
-        line.split()[0]
-        for line in listed.stdout.splitlines()
-        if len(line.split()) == 2
-        and line.split()[1].isdigit()
-        and not _running(int(line.split()[1]))
-    ]
-    if orphans:
-        _docker("rm", "-f", *orphans)
-    return orphans
-
-
-class ContainerReaper:
-    """A process that removes this emulator's containers once the emulator is gone, however it
-    ends: it reads a pipe only this process writes to, and EOF means the emulator went."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "pushpool.dev.docker",
-            "--reap-after-stdin",
-            str(os.getpid()),
-        ]
-        self.process = subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,  # not in the emulator's group: a Ctrl-C there is not for it
-        )
-
-    def close(self, timeout: float = 30) -> None:
-        """The emulator ends cleanly: let the reaper remove its containers now, and wait."""
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pushpool.dev.docker")
-    parser.add_argument("--reap-after-stdin", type=int, required=True, metavar="PID")
-    owner = parser.parse_args(argv).reap_after_stdin
-    sys.stdin.read()  # returns when the emulator closes its end or dies
-    remove_containers(owner)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -33,15 +33,13 @@ from pushpool.aws.logs import Logs
 from pushpool.config import ALLOWED_FILE_ROOTS
 from pushpool.core.runspec import RunResult
 from pushpool.core.states import StateType
-from pushpool.dev import moto_memory
+from pushpool.dev import moto_memory, reaper
 from pushpool.dev.docker import (
-    ContainerReaper,
     client_environment,
     container_name,
     docker_available,
     docker_command,
     kill_container,
-    remove_orphans,
     write_env_file,
 )
 from pushpool.dev.events import task_state_change_event
@@ -121,7 +119,6 @@ class LocalFargate:
         self._threads: list[threading.Thread] = []
         self._closing = False
         self.forget_stopped = forget_stopped
-        self._reaper: ContainerReaper | None = None  # started with the first container
 
     def shutdown(self, timeout: float = 5) -> None:
         """The emulator is going away: kill what still runs, report nothing more to AWS."""
@@ -131,8 +128,9 @@ class LocalFargate:
         for task in running:
             task.stop_requested = True
             signal_group(task.process, signal.SIGKILL)
-        if self._reaper is not None:  # the killed clients' containers still run: remove them
-            self._reaper.close()
+        for task in running:  # a killed client's container runs on: kill it by name
+            if task.docker_name is not None:
+                kill_container(task.docker_name)
         for thread in self._threads:
             thread.join(timeout=timeout)
         for task in running:
@@ -269,11 +267,11 @@ class LocalFargate:
                     self.seen.discard(arn)  # gone from ECS: never listed again
 
     def _reap_containers(self) -> None:
-        """Before the first container: remove those of emulators gone, start this one's reaper."""
-        with self._lock:
-            if self._reaper is None:
-                remove_orphans()
-                self._reaper = ContainerReaper(client_environment(_INHERITED))
+        """Before the first container: reap those of emulators gone, start this one's reaper
+        (which kills its containers if it is killed). An engine the SDK cannot reach has none."""
+        import docker
+
+        reaper.for_this_process(docker.from_env(), client_environment(_INHERITED))
 
     def _terminate(self, task: LocalTask) -> None:
         """StopTask: SIGTERM (``docker run`` passes it to its container), SIGKILL after the

@@ -4,7 +4,8 @@ The container gets the pool's template fields as Docker takes them (image and it
 command, env, volumes, networks or network mode, memory and swap limits, privileged, labels,
 name) and, in its environment, only the run's spec, the region (and the emulator's endpoint):
 never the worker's credentials. ``auto_remove`` removes it after its exit code and output are
-read (Docker's own auto-remove would race the worker for them). The only module that imports
+read (Docker's own auto-remove would race the worker for them). A killed worker's containers
+are killed by its reaper (``pushpool.dev.reaper``). The only module of the worker that imports
 ``docker``; Lambda code never reaches it.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 
 from pushpool import contracts
 from pushpool.core.models import FlowRun
+from pushpool.dev import reaper
 from pushpool.errors import LaunchConfigurationError, PushpoolError, WorkerError
 from pushpool.pooltypes.docker import POOL_TYPE
 from pushpool.worker.local import LocalInfrastructure, Started
@@ -110,9 +112,14 @@ class DockerInfrastructure(LocalInfrastructure):
         return self._docker
 
     def start(self, run: FlowRun, config: Mapping[str, Any], env: dict[str, str]) -> Started:
+        """Start the run's container, labelled as this worker's: if the worker is killed, its
+        reaper kills the container (``pushpool.dev.reaper``), so no flow runs on unseen."""
+        auto_remove = bool(config.get("auto_remove", True))
         options = run_options(config, run, env)
+        options["labels"].update(reaper.owner_labels(remove=auto_remove))
+        reaper.for_this_process(self.docker)
         container = self._create(options, config)
-        return _started(container, bool(config.get("auto_remove", True)))
+        return _started(container, auto_remove)
 
     def _create(self, options: dict[str, Any], config: Mapping[str, Any]) -> Any:
         """Pull (by policy), create, connect and start the container; Docker's refusals become
