@@ -271,7 +271,8 @@ class LocalFargate:
         (which kills its containers if it is killed). An engine the SDK cannot reach has none."""
         import docker
 
-        reaper.for_this_process(docker.from_env(), client_environment(_INHERITED))
+        with contextlib.suppress(docker.errors.DockerException):  # the SDK finds no engine
+            reaper.for_this_process(docker.from_env(), client_environment(_INHERITED))
 
     def _terminate(self, task: LocalTask) -> None:
         """StopTask: SIGTERM (``docker run`` passes it to its container), SIGKILL after the
