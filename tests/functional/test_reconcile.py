@@ -41,6 +41,25 @@ def running(
     return made
 
 
+def stopped_after(
+    store: Store,
+    clients: Clients,
+    launch: Launch,
+    load_event: LoadEvent,
+    lines: list[str],
+    why: str,
+) -> FlowRun:
+    """A RUNNING run whose flow wrote ``lines`` to its log stream, then whose task stopped with
+    ``why`` and no event."""
+    ((run, task),) = running(store, launch, load_event)
+    assert run.log_group and run.log_stream
+    logs = Logs(clients)
+    logs.ensure_stream(run.log_group, run.log_stream)
+    logs.write(run.log_group, run.log_stream, [(time.time(), line) for line in lines])
+    clients("ecs").stop_task(cluster=task["clusterArn"], task=task["taskArn"], reason=why)
+    return run
+
+
 def later_tick(dispatcher: Dispatcher, clock: Clock) -> None:
     """The next scheduled tick, once the grace period and the interval have passed."""
     clock.advance(seconds=(GRACE + INTERVAL).total_seconds())
@@ -141,14 +160,9 @@ def test_a_run_whose_runner_reported_its_end_ends_as_reported_not_crashed(
 ) -> None:
     """The flow ended and its runner said how in its log stream; the task's STOPPED event was
     lost. The reconciler reads the result line, as the event's handler would have."""
-    logs = Logs(clients)
-    dispatcher = make_dispatcher(logs=logs)
-    ((run, task),) = running(store, launch, load_event)
-    assert run.log_group and run.log_stream
-    logs.ensure_stream(run.log_group, run.log_stream)
     result = RunResult(state=reported, message=message).line()
-    logs.write(run.log_group, run.log_stream, [(time.time(), "flow output"), (time.time(), result)])
-    clients("ecs").stop_task(cluster=task["clusterArn"], task=task["taskArn"], reason="exited")
+    run = stopped_after(store, clients, launch, load_event, ["flow output", result], "exited")
+    dispatcher = make_dispatcher(logs=Logs(clients))
 
     later_tick(dispatcher, clock)
 
@@ -165,13 +179,8 @@ def test_a_stopped_task_without_a_result_line_still_crashes_with_logs_read(
     launch: Launch,
     load_event: LoadEvent,
 ) -> None:
-    logs = Logs(clients)
-    dispatcher = make_dispatcher(logs=logs)
-    ((run, task),) = running(store, launch, load_event)
-    assert run.log_group and run.log_stream
-    logs.ensure_stream(run.log_group, run.log_stream)
-    logs.write(run.log_group, run.log_stream, [(time.time(), "flow output, then killed")])
-    clients("ecs").stop_task(cluster=task["clusterArn"], task=task["taskArn"], reason="OOM")
+    run = stopped_after(store, clients, launch, load_event, ["flow output, then killed"], "OOM")
+    dispatcher = make_dispatcher(logs=Logs(clients))
 
     later_tick(dispatcher, clock)
 
