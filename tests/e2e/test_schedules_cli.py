@@ -103,7 +103,8 @@ def test_create_backfill_and_a_bad_schedule_through_the_cli(cli: Cli, flows_repo
 
     made = cli("deployment", "schedule", "create", deployment, "--cron", "0 * * * *")
     assert made.returncode == 0, made.stderr
-    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    end = hour - timedelta(hours=1)  # an hour back: a run due this second is not Late yet
     start = end - timedelta(hours=2)
     span = ["--start", start.isoformat(), "--end", end.isoformat()]
     first = cli("deployment", "schedule", "backfill", deployment, *span)
