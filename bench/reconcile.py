@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import dispatch_scenarios as scenarios  # noqa: E402
 from dispatch_world import POOL, Clock, World, make_world, new_session  # noqa: E402
+from pushpool.aws.logs import Logs  # noqa: E402
 from pushpool.core.outcomes import RunOutcome  # noqa: E402
 from pushpool.core.states import StateType  # noqa: E402
 from pushpool.dispatch import TickReport  # noqa: E402
@@ -44,7 +45,8 @@ def launch_all(world: World, count: int) -> None:
 def one_pass(world: World, clock: Clock) -> dict[str, Any]:
     """A fresh dispatcher's reconcile pass, its requests counted."""
     dispatcher, clients = world.dispatcher(clock=clock)
-    reconciler = Reconciler(dispatcher.store, dispatcher.infrastructures, clock)
+    logs = Logs(clients)  # as the handler passes: a gone task's result line is read before a crash
+    reconciler = Reconciler(dispatcher.store, dispatcher.infrastructures, clock, logs=logs)
     report = TickReport()
     began = time.perf_counter()
     reconciler.reconcile(world.store.get_pool(POOL), report)
