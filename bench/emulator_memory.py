@@ -3,7 +3,8 @@
 One process: the emulator (moto server, the real dispatcher and task-events handlers, LocalFargate),
 one pool and one deployment whose container command is ``true`` (the runner's own start-up would
 make this a bench of Python start-up). Runs are created in waves of ``--wave`` and each wave is
-waited for until every run is final. ``--stock-moto`` leaves out ``pushpool.dev.moto_memory`` and
+waited for until every run is final; the bench fails unless every run COMPLETED (a run that never
+launched would make the RSS that of a stored item, not of a run). ``--stock-moto`` leaves out ``pushpool.dev.moto_memory`` and
 the removal of stopped tasks, for comparison.
 
     PYTHONPATH=sdk python bench/emulator_memory.py [--runs 1000] [--wave 100] [--stock-moto]
@@ -15,6 +16,7 @@ import argparse
 import json
 import os
 import resource
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -44,7 +46,7 @@ def setup(emulator: Any) -> Any:
     from pushpool import services
     from pushpool.aws.dynamodb import Store
     from pushpool.core.models import Deployment
-    from pushpool.core.sources import ImageSource
+    from pushpool.core.sources import GitSource
 
     store = Store(emulator.clients)
     services.create_pool(store, "bench")
@@ -53,7 +55,9 @@ def setup(emulator: Any) -> Any:
         flow_name="bench",
         pool="bench",
         entrypoint="flows/noop.py:noop",
-        source=ImageSource(),
+        # code in git, so each run is a local subprocess (an image's runs need a Docker engine);
+        # the command replaces the runner, so nothing is cloned
+        source=GitSource(url="https://example.com/bench.git", commit="0" * 40),
         job_variables={"command": ["true"]},
     )
     services.save_deployment(store, deployment)
@@ -91,7 +95,8 @@ def main() -> None:
         emulator_fargate_keeps_tasks(emulator)
     emulator.start()
     started = time.monotonic()
-    done, rss, states = 0, {"start": rss_mb()}, {}
+    done, rss = 0, {"start": rss_mb()}
+    states: dict[str, int] = {}
     try:
         store = setup(emulator)
         while done < args.runs:
@@ -103,6 +108,8 @@ def main() -> None:
     finally:
         emulator.stop()
     report(args, rss, states, time.monotonic() - started)
+    if states != {"COMPLETED": args.runs}:
+        sys.exit(f"not every run completed ({states}): the RSS above is not of {args.runs} runs")
 
 
 def emulator_fargate_keeps_tasks(emulator: Any) -> None:
