@@ -1,4 +1,4 @@
-"""Containers die with the process that started them, however it ends (``pushpool.dev.reaper``):
+"""Containers die with the process that started them, however it ends (``lifetimes.reaper``):
 `pushpool dev` killed with SIGKILL (no shutdown code runs: its reaper sees the emulator's pipe
 close) or stopped with SIGTERM; a docker worker killed with SIGKILL; and a container left by a
 process of this host that no longer runs is reaped by the next one, never one of another host.
@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from pushpool.dev.engine import Engine
-from pushpool.dev.reaper import HOST_LABEL, PID_LABEL, REMOVE_LABEL, reap_orphans
 from pushpool.dev.server import free_port
+from pushpool.lifetimes.reaper import HOST_LABEL, PID_LABEL, REMOVE_LABEL, reap_orphans
 from tests.e2e.conftest import Cli, wait_for
 from tests.e2e.test_dev_persistence import Dev, run_json
 from tests.e2e.test_walkthrough import new_pool, run_id_of

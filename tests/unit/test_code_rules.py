@@ -319,6 +319,20 @@ LAMBDA_CHECKS = [
     for m in LAMBDA_HANDLERS + LAMBDA_ENTRY_POINTS
 ]
 RUNNER_CHECK = Check("pushpool.runtime.runner", (SDK,), NOT_IN_RUNNER, AWS_ENV)
+# the workers sit under the emulator and the CLI: they use the adapters, never what is built on them
+NOT_IN_WORKER = (
+    "typer",
+    "rich",
+    "pulumi",
+    "moto",
+    "pushpool.cli",
+    "pushpool.dev",
+    "pushpool.provision",
+)
+WORKER_CHECKS = [
+    Check(module_name(p, SDK), (SDK,), NOT_IN_WORKER, AWS_ENV)
+    for p in python_files(PACKAGE / "worker")
+]
 
 
 def _check_of(item: pytest.Item) -> Check | None:
@@ -367,4 +381,12 @@ def test_lambda_runtime_is_lean(check: Check, interpreters: dict[Check, Future[I
 @pytest.mark.parametrize("check", [RUNNER_CHECK], ids=[RUNNER_CHECK.module])
 def test_runner_is_lean(check: Check, interpreters: dict[Check, Future[Imports]]) -> None:
     """The container runner loads neither the CLI, the console, Pulumi, moto nor the store."""
+    assert_lean(check, interpreters)
+
+
+@pytest.mark.parametrize("check", WORKER_CHECKS, ids=[c.module for c in WORKER_CHECKS])
+def test_workers_load_nothing_above_them(
+    check: Check, interpreters: dict[Check, Future[Imports]]
+) -> None:
+    """A worker loads neither the emulator, the CLI, the console, Pulumi nor moto."""
     assert_lean(check, interpreters)

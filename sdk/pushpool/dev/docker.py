@@ -5,8 +5,8 @@ A task's environment reaches the container through ``--env-file``: a private tem
 local user can read in the process list.
 
 Containers die with their emulator, however it ends: killing the ``docker run`` client (which
-the parent-death signal does, ``dev.orphans``) does not stop its container, so each one is
-labelled as the emulator's and reaped with it (:mod:`pushpool.dev.reaper`).
+the parent-death signal does, ``lifetimes.orphans``) does not stop its container, so each one is
+labelled as the emulator's and reaped with it (:mod:`pushpool.lifetimes.reaper`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from pushpool.dev.reaper import owner_labels
+from pushpool.lifetimes.reaper import owner_labels
 
 
 def docker_available() -> bool:
@@ -63,7 +63,7 @@ def container_name(task_arn: str) -> str:
 
 
 def docker_command(image: str, command: list[str], env_file: Path, *, name: str) -> list[str]:
-    """``docker run`` of a task's container, labelled as this emulator's (``dev.reaper``)."""
+    """``docker run`` of a task's container, labelled as this emulator's (``lifetimes.reaper``)."""
     labels = [f"--label={k}={v}" for k, v in sorted(owner_labels(remove=True).items())]
     run = ["docker", "run", "--rm", "--network", "host", "--name", name, *labels]
     return [*run, "--env-file", str(env_file), image, *command]

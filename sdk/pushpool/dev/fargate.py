@@ -33,7 +33,7 @@ from pushpool.aws.logs import Logs
 from pushpool.config import ALLOWED_FILE_ROOTS
 from pushpool.core.runspec import RunResult
 from pushpool.core.states import StateType
-from pushpool.dev import moto_memory, reaper
+from pushpool.dev import moto_memory
 from pushpool.dev.docker import (
     client_environment,
     container_name,
@@ -43,7 +43,6 @@ from pushpool.dev.docker import (
     write_env_file,
 )
 from pushpool.dev.events import task_state_change_event
-from pushpool.dev.orphans import die_with_parent, signal_group
 from pushpool.dev.taskdefs import (
     EMULATOR_VARIABLES,
     awslogs,
@@ -51,6 +50,8 @@ from pushpool.dev.taskdefs import (
     flow_container,
     runs_code_in_image,
 )
+from pushpool.lifetimes import reaper
+from pushpool.lifetimes.orphans import die_with_parent, signal_group
 
 EventSink = Callable[[dict[str, Any]], Any]
 STOP_GRACE_SECONDS = 5.0

@@ -5,7 +5,7 @@ command, env, volumes, networks or network mode, memory and swap limits, privile
 name) and, in its environment, only the run's spec, the region (and the emulator's endpoint):
 never the worker's credentials. ``auto_remove`` removes it after its exit code and output are
 read (Docker's own auto-remove would race the worker for them). A killed worker's containers
-are killed by its reaper (``pushpool.dev.reaper``). The only module of the worker that imports
+are killed by its reaper (``lifetimes.reaper``). The only module of the worker that imports
 ``docker``; Lambda code never reaches it.
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 
 from pushpool import contracts
 from pushpool.core.models import FlowRun
-from pushpool.dev import reaper
 from pushpool.errors import LaunchConfigurationError, PushpoolError, WorkerError
+from pushpool.lifetimes import reaper
 from pushpool.pooltypes.docker import POOL_TYPE
 from pushpool.worker.local import LocalInfrastructure, Started
 
@@ -113,7 +113,7 @@ class DockerInfrastructure(LocalInfrastructure):
 
     def start(self, run: FlowRun, config: Mapping[str, Any], env: dict[str, str]) -> Started:
         """Start the run's container, labelled as this worker's: if the worker is killed, its
-        reaper kills the container (``pushpool.dev.reaper``), so no flow runs on unseen."""
+        reaper kills the container (``lifetimes.reaper``), so no flow runs on unseen."""
         auto_remove = bool(config.get("auto_remove", True))
         options = run_options(config, run, env)
         options["labels"].update(reaper.owner_labels(remove=auto_remove))

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from pushpool.core.models import FlowRun
-from pushpool.dev.orphans import die_with_parent
 from pushpool.errors import LaunchConfigurationError
+from pushpool.lifetimes.orphans import die_with_parent
 from pushpool.pooltypes.process import POOL_TYPE
 from pushpool.worker.local import LocalInfrastructure, Started, inherited_environment
 

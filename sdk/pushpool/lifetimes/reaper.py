@@ -10,9 +10,9 @@ and pid (:func:`owner_labels`), and
   run (:func:`reap_orphans`: their reaper was killed too).
 
 Containers started on another host (a shared engine) are never touched. Talks to the engine
-through the Docker SDK, imported when used: ``pushpool.worker`` imports this module.
+through the Docker SDK, imported when used: the workers import this module.
 
-    python -m pushpool.dev.reaper PID      # what ContainerReaper runs
+    python -m pushpool.lifetimes.reaper PID      # what ContainerReaper runs
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class ContainerReaper:
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pushpool.dev.reaper", str(os.getpid())],
+            [sys.executable, "-m", "pushpool.lifetimes.reaper", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -117,7 +117,7 @@ def for_this_process(client: Any, env: dict[str, str] | None = None) -> Containe
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1 or not args[0].isdigit():
-        print("usage: python -m pushpool.dev.reaper PID", file=sys.stderr)
+        print("usage: python -m pushpool.lifetimes.reaper PID", file=sys.stderr)
         return 2
     sys.stdin.read()  # returns when the starter closes its end, or dies
     import docker

@@ -1,4 +1,5 @@
-"""Local tasks die with their emulator, however it ends.
+"""Local tasks die with their emulator (and a process worker's flows with the worker), however
+it ends.
 
 Each task runs in its own process group (StopTask signals the whole group; shutdown kills every
 group). On Linux each task process also gets a parent-death signal (``prctl(PR_SET_PDEATHSIG,
