@@ -272,8 +272,7 @@ class LocalFargate:
         (which kills its containers if it is killed). An engine the SDK cannot reach has none."""
         import docker
 
-        with contextlib.suppress(docker.errors.DockerException):  # the SDK finds no engine
-            reaper.for_this_process(docker.from_env(), client_environment(_INHERITED))
+        reaper.for_this_process(docker.from_env, client_environment(_INHERITED))
 
     def _terminate(self, task: LocalTask) -> None:
         """StopTask: SIGTERM (``docker run`` passes it to its container), SIGKILL after the

@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 PID_LABEL = "pushpool.owner.pid"
@@ -102,14 +102,17 @@ _reaper: ContainerReaper | None = None
 _lock = threading.Lock()
 
 
-def for_this_process(client: Any, env: dict[str, str] | None = None) -> ContainerReaper:
-    """This process's reaper, started (after :func:`reap_orphans`) before its first container."""
+def for_this_process(
+    client: Callable[[], Any], env: dict[str, str] | None = None
+) -> ContainerReaper:
+    """This process's reaper, started (after :func:`reap_orphans` through the Docker client
+    ``client()`` makes, asked for only then) before its first container."""
     global _reaper
     with _lock:
         if _reaper is None or _reaper.process.poll() is not None:
             # an engine that cannot be asked (no socket, a fake client) has nothing of ours
             with contextlib.suppress(Exception):
-                reap_orphans(client)
+                reap_orphans(client())
             _reaper = ContainerReaper(env)
         return _reaper
 

@@ -117,7 +117,7 @@ class DockerInfrastructure(LocalInfrastructure):
         auto_remove = bool(config.get("auto_remove", True))
         options = run_options(config, run, env)
         options["labels"].update(reaper.owner_labels(remove=auto_remove))
-        reaper.for_this_process(self.docker)
+        reaper.for_this_process(lambda: self.docker)
         container = self._create(options, config)
         return _started(container, auto_remove)
 
